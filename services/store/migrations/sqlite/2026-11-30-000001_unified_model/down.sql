@@ -1,0 +1,17 @@
+DROP TABLE rejected_record;
+DROP TABLE import_run;
+DROP TABLE funding_application;
+DROP TABLE funding_budget;
+DROP TABLE funding_program;
+DROP TABLE equipment;
+DROP TABLE media_concept;
+DROP TABLE school;
+DROP TABLE file;
+DROP TABLE consultation;
+DROP TABLE paper;
+DROP TABLE agenda_item;
+DROP TABLE meeting;
+DROP TABLE membership;
+DROP TABLE person;
+DROP TABLE organization;
+DROP TABLE partner;

@@ -1,0 +1,178 @@
+//! One connection type over SQLite and PostgreSQL, chosen by the database URL, and its r2d2 pool.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+
+use crate::StoreError;
+
+/// A connection to either backend. diesel generates the shared backend `MultiBackend` from this enum.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database a URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// `postgres://…` / `postgresql://…` → PostgreSQL; `sqlite://path`, `sqlite:path` or a plain path → SQLite.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let url = url.trim();
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        if path.is_empty() || path.contains("://") || path == ":memory:" {
+            return Err(StoreError::Url(format!(
+                "`{url}` is neither a postgres:// URL nor a SQLite file path (sqlite://path or a plain path)"
+            )));
+        }
+        Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The URL with any password replaced, for logs and errors.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => redact_password(url),
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let Some((credentials, host)) = rest.rsplit_once('@') else { return url.to_owned() };
+    match credentials.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// SQLite settings applied to every new connection: WAL lets the API read while an import writes; foreign keys are
+/// off by default in SQLite; the busy timeout makes a second writer wait instead of failing at once.
+const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
+/// Opens one connection and reports the backend's own error (the derived `establish` hides it).
+pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StoreError> {
+    match url {
+        DatabaseUrl::Postgres(text) => diesel::PgConnection::establish(text)
+            .map(DbConnection::Postgresql)
+            .map_err(|error| StoreError::Connect { url: url.redacted(), message: redact_in(&error.to_string(), text) }),
+        DatabaseUrl::Sqlite(path) => {
+            if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|error| StoreError::Connect {
+                    url: url.redacted(),
+                    message: format!("cannot create folder {}: {error}", parent.display()),
+                })?;
+            }
+            let text = path.to_str().ok_or_else(|| StoreError::Url(format!("{} is not UTF-8", path.display())))?;
+            let mut conn = diesel::SqliteConnection::establish(text)
+                .map_err(|error| StoreError::Connect { url: url.redacted(), message: error.to_string() })?;
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .map_err(|error| StoreError::Connect { url: url.redacted(), message: error.to_string() })?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+/// libpq may echo parts of the connection string; never let a password through.
+fn redact_in(message: &str, url: &str) -> String {
+    match url.split_once("://").and_then(|(_, rest)| rest.rsplit_once('@')).and_then(|(creds, _)| creds.split_once(':'))
+    {
+        Some((_, password)) if !password.is_empty() => message.replace(password, "***"),
+        _ => message.to_owned(),
+    }
+}
+
+/// r2d2 manager that opens connections through [`establish`], so pool errors carry the real cause.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl Manager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Manager { url }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConnection, StoreError> {
+        establish(&self.url)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        conn.batch_execute("SELECT 1").map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// Builds the pool without opening connections up front (the caller has already proven the database answers).
+pub fn build_pool(url: DatabaseUrl, max_size: u32) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(max_size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(10))
+        .test_on_check_out(true)
+        .build_unchecked(Manager::new(url))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_choose_the_backend() {
+        assert_eq!(DatabaseUrl::parse("data/ikz.db").ok(), Some(DatabaseUrl::Sqlite("data/ikz.db".into())));
+        assert_eq!(DatabaseUrl::parse("sqlite://data/ikz.db").ok(), Some(DatabaseUrl::Sqlite("data/ikz.db".into())));
+        assert_eq!(DatabaseUrl::parse("sqlite:///var/ikz.db").ok(), Some(DatabaseUrl::Sqlite("/var/ikz.db".into())));
+        assert!(matches!(DatabaseUrl::parse("postgres://u:p@localhost/ikz"), Ok(DatabaseUrl::Postgres(_))));
+        assert!(matches!(DatabaseUrl::parse("postgresql://localhost/ikz"), Ok(DatabaseUrl::Postgres(_))));
+        assert!(DatabaseUrl::parse("mysql://localhost/ikz").is_err());
+        assert!(DatabaseUrl::parse("").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        let url = DatabaseUrl::parse("postgres://ikz:geheim@db.example:5432/ikz").expect("valid");
+        assert_eq!(url.redacted(), "postgres://ikz:***@db.example:5432/ikz");
+        assert_eq!(
+            redact_in("password authentication failed: geheim", "postgres://ikz:geheim@db/ikz"),
+            "password authentication failed: ***"
+        );
+    }
+
+    #[test]
+    fn a_wrong_postgres_url_reports_the_real_error() {
+        let url = DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none").expect("valid");
+        let Err(error) = establish(&url) else { panic!("port 1 must refuse") };
+        let text = error.to_string();
+        assert!(text.contains("127.0.0.1") && (text.contains("refused") || text.contains("connect")), "{text}");
+    }
+}

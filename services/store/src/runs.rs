@@ -1,0 +1,543 @@
+//! Import runs: a connector's records written as one unit.
+//!
+//! [`Store::begin_run`] records the run as `running` and hands back an [`ImportRun`], which is the connector's
+//! [`RecordSink`]. Batches travel over a bounded channel to a writer on a blocking thread that holds one database
+//! transaction for the whole run: upserts by (source, source key), unchanged content hashes counted and only marked
+//! as seen. [`ImportRun::finish`] checks the guards, tombstones what a complete run did not see, records the run and
+//! commits; [`ImportRun::fail`] (or any error) rolls everything back and records the run as failed. Rejected records
+//! are kept either way, so an administrator can see why a run failed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use ikz_connectors::model::{EntityKind, Record};
+use ikz_connectors::{RecordSink, Rejection, RunOutcome, SinkError};
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
+
+use crate::connection::{DbConnection, PooledConnection};
+use crate::convert::{content_hash, to_row, Stamp};
+use crate::schema::{import_run, rejected_record};
+use crate::{tables, Store, StoreError};
+
+/// Rejected records kept per run; beyond this only the count grows (a wrong mapping can reject every row).
+const MAX_STORED_REJECTS: usize = 10_000;
+/// Notes and warnings kept per run.
+const MAX_NOTES: usize = 1_000;
+
+/// What started a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Schedule,
+    Manual,
+    Startup,
+    Api,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Schedule => "schedule",
+            Trigger::Manual => "manual",
+            Trigger::Startup => "startup",
+            Trigger::Api => "api",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    /// The source reported no change; nothing was read or written.
+    Unchanged,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Unchanged => "unchanged",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Limits that stop a run from damaging the data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Guards {
+    /// Above this share of rejected records (0.0–1.0) the run fails: a wrong column mapping must not import half a
+    /// sheet.
+    pub max_reject_ratio: f64,
+    /// Above this share of the connector's live records to tombstone (0.0–1.0) the run fails: a truncated file must
+    /// not wipe the data.
+    pub max_tombstone_share: f64,
+}
+
+impl Default for Guards {
+    fn default() -> Self {
+        Guards { max_reject_ratio: 0.1, max_tombstone_share: 0.5 }
+    }
+}
+
+/// What a run asks of the store.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub connector: String,
+    pub trigger: Trigger,
+    /// The connector's entities: the scope of its tombstones.
+    pub entities: Vec<EntityKind>,
+    pub guards: Guards,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RunCounts {
+    pub fetched: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub deleted: i64,
+    pub rejected: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunSummary {
+    pub run_id: i64,
+    pub connector: String,
+    pub status: RunStatus,
+    pub counts: RunCounts,
+    pub error: Option<String>,
+    pub notes: Vec<String>,
+}
+
+enum Message {
+    Records(Vec<Record>),
+    Reject(Rejection),
+    Deleted(EntityKind, Vec<String>),
+    Finish(RunOutcome, Vec<String>),
+    Fail(String, Vec<String>),
+}
+
+/// A run in progress; the connector's record sink.
+pub struct ImportRun {
+    run_id: i64,
+    sender: mpsc::Sender<Message>,
+    writer: tokio::task::JoinHandle<RunSummary>,
+    warnings: Vec<String>,
+    writer_error: Option<oneshot::Receiver<String>>,
+}
+
+impl Store {
+    /// Starts a run: records it as `running` and opens its transaction. On SQLite, waits for any other run to end
+    /// first (one writer at a time).
+    pub async fn begin_run(&self, request: RunRequest) -> Result<ImportRun, StoreError> {
+        let permit = match &self.write_gate {
+            Some(gate) => {
+                Some(gate.clone().acquire_owned().await.map_err(|error| StoreError::Task(error.to_string()))?)
+            }
+            None => None,
+        };
+        let pool = self.pool.clone();
+        let connector = request.connector.clone();
+        let trigger = request.trigger;
+        let (conn, run_id, started_at) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            let mut conn = pool.get()?;
+            let started_at = crate::now();
+            let run_id: i64 = diesel::insert_into(import_run::table)
+                .values((
+                    import_run::connector.eq(&connector),
+                    import_run::trigger.eq(trigger.as_str()),
+                    import_run::started_at.eq(started_at),
+                    import_run::status.eq(RunStatus::Running.as_str()),
+                ))
+                .returning(import_run::id)
+                .get_result(&mut *conn)?;
+            Ok((conn, run_id, started_at))
+        })
+        .await
+        .map_err(|error| StoreError::Task(error.to_string()))??;
+        tracing::info!(run_id, connector = %request.connector, trigger = trigger.as_str(), "import run started");
+        let (sender, receiver) = mpsc::channel(4);
+        let (error_sender, error_receiver) = oneshot::channel();
+        let writer =
+            Writer { run_id, started_at, request, receiver, counts: RunCounts::default(), rejects: Vec::new() };
+        let writer = tokio::task::spawn_blocking(move || writer.run(conn, permit, error_sender));
+        Ok(ImportRun { run_id, sender, writer, warnings: Vec::new(), writer_error: Some(error_receiver) })
+    }
+}
+
+impl ImportRun {
+    pub fn id(&self) -> i64 {
+        self.run_id
+    }
+
+    /// Tombstones records the source reported as deleted (incremental sources).
+    pub async fn deleted(&mut self, kind: EntityKind, source_keys: Vec<String>) -> Result<(), SinkError> {
+        self.send(Message::Deleted(kind, source_keys)).await
+    }
+
+    /// Ends the run: guards, tombstones, commit. The summary says whether it succeeded.
+    pub async fn finish(mut self, outcome: RunOutcome) -> RunSummary {
+        let warnings = std::mem::take(&mut self.warnings);
+        let _ = self.sender.send(Message::Finish(outcome, warnings)).await;
+        self.wait().await
+    }
+
+    /// Ends the run as failed: nothing it wrote stays.
+    pub async fn fail(mut self, error: String) -> RunSummary {
+        let warnings = std::mem::take(&mut self.warnings);
+        let _ = self.sender.send(Message::Fail(error, warnings)).await;
+        self.wait().await
+    }
+
+    async fn wait(self) -> RunSummary {
+        let run_id = self.run_id;
+        drop(self.sender);
+        match self.writer.await {
+            Ok(summary) => summary,
+            Err(error) => RunSummary {
+                run_id,
+                connector: String::new(),
+                status: RunStatus::Failed,
+                counts: RunCounts::default(),
+                error: Some(format!("the database writer stopped: {error}")),
+                notes: Vec::new(),
+            },
+        }
+    }
+
+    async fn send(&mut self, message: Message) -> Result<(), SinkError> {
+        if self.sender.send(message).await.is_ok() {
+            return Ok(());
+        }
+        // The writer has given up; tell the connector why.
+        let reason = match self.writer_error.take() {
+            Some(receiver) => receiver.await.unwrap_or_else(|_| "the database writer stopped".into()),
+            None => "the database writer stopped".into(),
+        };
+        Err(SinkError::Closed(reason))
+    }
+}
+
+#[async_trait]
+impl RecordSink for ImportRun {
+    async fn records(&mut self, batch: Vec<Record>) -> Result<(), SinkError> {
+        self.send(Message::Records(batch)).await
+    }
+
+    async fn reject(&mut self, rejection: Rejection) -> Result<(), SinkError> {
+        self.send(Message::Reject(rejection)).await
+    }
+
+    fn warn(&mut self, message: String) {
+        tracing::warn!(run_id = self.run_id, "{message}");
+        if self.warnings.len() < MAX_NOTES {
+            self.warnings.push(message);
+        }
+    }
+}
+
+/// Why a run's transaction was rolled back.
+enum Abort {
+    Database(diesel::result::Error),
+    Failed(String),
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(error: diesel::result::Error) -> Self {
+        Abort::Database(error)
+    }
+}
+
+impl Abort {
+    fn message(&self) -> String {
+        match self {
+            Abort::Database(error) => format!("database error: {error}"),
+            Abort::Failed(message) => message.clone(),
+        }
+    }
+}
+
+struct Writer {
+    run_id: i64,
+    started_at: NaiveDateTime,
+    request: RunRequest,
+    receiver: mpsc::Receiver<Message>,
+    counts: RunCounts,
+    rejects: Vec<Rejection>,
+}
+
+impl Writer {
+    fn run(
+        mut self,
+        mut conn: PooledConnection,
+        _permit: Option<OwnedSemaphorePermit>,
+        error_sender: oneshot::Sender<String>,
+    ) -> RunSummary {
+        let mut notes = Vec::new();
+        let result = conn.transaction::<RunStatus, Abort, _>(|conn| self.apply_all(conn, &mut notes));
+        let (status, error) = match result {
+            Ok(status) => (status, None),
+            Err(abort) => {
+                let message = abort.message();
+                let _ = error_sender.send(message.clone());
+                (RunStatus::Failed, Some(message))
+            }
+        };
+        if status == RunStatus::Failed {
+            // Nothing of the run stayed; record it as failed, with the rejects that explain it.
+            self.counts =
+                RunCounts { fetched: self.counts.fetched, rejected: self.counts.rejected, ..RunCounts::default() };
+            if let Err(db_error) = self.record_end(&mut conn, status, error.as_deref(), &notes, None) {
+                tracing::error!(run_id = self.run_id, %db_error, "could not record the failed run");
+            }
+            if let Err(db_error) = self.store_rejects(&mut conn) {
+                tracing::error!(run_id = self.run_id, %db_error, "could not store the run's rejected records");
+            }
+            tracing::warn!(run_id = self.run_id, connector = %self.request.connector, error = error.as_deref().unwrap_or(""), "import run failed");
+        } else {
+            tracing::info!(run_id = self.run_id, connector = %self.request.connector, status = status.as_str(), counts = ?self.counts, "import run finished");
+        }
+        RunSummary {
+            run_id: self.run_id,
+            connector: self.request.connector.clone(),
+            status,
+            counts: self.counts,
+            error,
+            notes,
+        }
+    }
+
+    /// Everything inside the run's transaction. Returning an error rolls it all back.
+    fn apply_all(&mut self, conn: &mut DbConnection, notes: &mut Vec<String>) -> Result<RunStatus, Abort> {
+        // Write first: on SQLite this takes the write lock now (waiting on busy_timeout) instead of failing later
+        // when a read transaction cannot be upgraded.
+        diesel::update(import_run::table.find(self.run_id))
+            .set(import_run::status.eq(RunStatus::Running.as_str()))
+            .execute(conn)?;
+        loop {
+            let Some(message) = self.receiver.blocking_recv() else {
+                return Err(Abort::Failed("the run was interrupted before it finished".into()));
+            };
+            match message {
+                Message::Records(batch) => self.apply_batch(conn, batch)?,
+                Message::Reject(rejection) => {
+                    self.counts.fetched += 1;
+                    self.counts.rejected += 1;
+                    if self.rejects.len() < MAX_STORED_REJECTS {
+                        self.rejects.push(rejection);
+                    }
+                }
+                Message::Deleted(kind, keys) => {
+                    for chunk in keys.chunks(500) {
+                        let keys: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                        let now = crate::now();
+                        self.counts.deleted +=
+                            tables::tombstone_keys(conn, kind, &self.request.connector, &keys, now)? as i64;
+                    }
+                }
+                Message::Fail(error, warnings) => {
+                    notes.extend(warnings);
+                    return Err(Abort::Failed(error));
+                }
+                Message::Finish(outcome, warnings) => {
+                    notes.extend(outcome.notes.iter().cloned());
+                    notes.extend(warnings);
+                    notes.truncate(MAX_NOTES);
+                    return self.finish(conn, outcome, notes);
+                }
+            }
+        }
+    }
+
+    fn apply_batch(&mut self, conn: &mut DbConnection, batch: Vec<Record>) -> Result<(), Abort> {
+        let mut by_kind: BTreeMap<EntityKind, Vec<Record>> = BTreeMap::new();
+        for record in batch {
+            by_kind.entry(record.kind()).or_default().push(record);
+        }
+        let source = self.request.connector.clone();
+        for (kind, records) in by_kind {
+            if !self.request.entities.contains(&kind) {
+                for record in &records {
+                    self.reject_record(record, format!("this connector does not provide {kind} records"));
+                }
+                continue;
+            }
+            let keys: Vec<&str> = records.iter().map(|record| record.origin().source_key.as_str()).collect();
+            let mut existing: HashMap<String, tables::Existing> = tables::existing(conn, kind, &source, &keys)?
+                .into_iter()
+                .map(|existing| (existing.source_key.clone(), existing))
+                .collect();
+            let mut unchanged: Vec<String> = Vec::new();
+            for record in records {
+                self.counts.fetched += 1;
+                let hash = content_hash(&record);
+                let key = record.origin().source_key.clone();
+                match existing.get_mut(&key) {
+                    Some(stored) if stored.id != record.id() => {
+                        let message = format!(
+                            "source key {key} was stored under id {} and now yields {}",
+                            stored.id,
+                            record.id()
+                        );
+                        self.counts.fetched -= 1;
+                        self.reject_record(&record, message);
+                    }
+                    Some(stored) if stored.content_hash == hash && stored.deleted_at.is_none() => {
+                        self.counts.unchanged += 1;
+                        unchanged.push(stored.id.clone());
+                    }
+                    Some(stored) => {
+                        let stamp = Stamp { source: &source, content_hash: hash.clone(), seen_at: self.started_at };
+                        let mut row = to_row(&record, &stamp);
+                        tables::update(conn, &mut row, stored.first_seen_at)?;
+                        stored.content_hash = hash;
+                        stored.deleted_at = None;
+                        self.counts.updated += 1;
+                    }
+                    None => {
+                        if let Some(holder) = tables::holder_of(conn, kind, record.id())? {
+                            let message = format!("id {} is already provided by connector `{holder}`", record.id());
+                            self.counts.fetched -= 1;
+                            self.reject_record(&record, message);
+                            continue;
+                        }
+                        let stamp = Stamp { source: &source, content_hash: hash.clone(), seen_at: self.started_at };
+                        tables::insert(conn, &to_row(&record, &stamp))?;
+                        existing.insert(
+                            key.clone(),
+                            tables::Existing {
+                                id: record.id().to_owned(),
+                                source_key: key,
+                                content_hash: hash,
+                                first_seen_at: self.started_at,
+                                deleted_at: None,
+                            },
+                        );
+                        self.counts.created += 1;
+                    }
+                }
+            }
+            for chunk in unchanged.chunks(500) {
+                let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                tables::touch(conn, kind, &ids, self.started_at)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn reject_record(&mut self, record: &Record, message: String) {
+        self.counts.fetched += 1;
+        self.counts.rejected += 1;
+        if self.rejects.len() < MAX_STORED_REJECTS {
+            self.rejects.push(Rejection {
+                location: format!("{} {}", record.kind(), record.origin().source_key),
+                field: Some("id".into()),
+                value: Some(record.id().to_owned()),
+                message,
+            });
+        }
+    }
+
+    fn finish(&mut self, conn: &mut DbConnection, outcome: RunOutcome, notes: &[String]) -> Result<RunStatus, Abort> {
+        let guards = self.request.guards;
+        if self.counts.fetched > 0 {
+            let ratio = self.counts.rejected as f64 / self.counts.fetched as f64;
+            if ratio > guards.max_reject_ratio {
+                return Err(Abort::Failed(format!(
+                    "{} of {} records were rejected ({:.1} %), more than the allowed {:.1} % (max_reject_ratio); \
+                     nothing was changed",
+                    self.counts.rejected,
+                    self.counts.fetched,
+                    ratio * 100.0,
+                    guards.max_reject_ratio * 100.0
+                )));
+            }
+        }
+        let status = if outcome.source_unchanged { RunStatus::Unchanged } else { RunStatus::Succeeded };
+        if outcome.complete && !outcome.source_unchanged {
+            self.tombstone_unseen(conn, guards)?;
+        }
+        self.record_end(conn, status, None, notes, outcome.watermark.as_deref())?;
+        self.store_rejects(conn)?;
+        Ok(status)
+    }
+
+    /// Tombstones the records of a complete run's scope that it did not see, unless that would remove more than the
+    /// allowed share of what was there before.
+    fn tombstone_unseen(&mut self, conn: &mut DbConnection, guards: Guards) -> Result<(), Abort> {
+        let source = self.request.connector.clone();
+        let mut unseen_total = 0;
+        let mut live_before = 0;
+        for &kind in &self.request.entities {
+            unseen_total += tables::count_unseen(conn, kind, &source, self.started_at)?;
+            live_before += tables::count_live(conn, kind, &source)?;
+        }
+        // Records created in this run were not there before it.
+        live_before -= self.counts.created;
+        if unseen_total == 0 {
+            return Ok(());
+        }
+        let share = unseen_total as f64 / live_before.max(1) as f64;
+        if share > guards.max_tombstone_share {
+            return Err(Abort::Failed(format!(
+                "the run would tombstone {unseen_total} of {live_before} records ({:.1} %), more than the allowed \
+                 {:.1} % (max_tombstone_share); nothing was changed",
+                share * 100.0,
+                guards.max_tombstone_share * 100.0
+            )));
+        }
+        let now = crate::now();
+        for &kind in &self.request.entities {
+            self.counts.deleted += tables::tombstone_unseen(conn, kind, &source, self.started_at, now)? as i64;
+        }
+        Ok(())
+    }
+
+    fn record_end(
+        &self,
+        conn: &mut DbConnection,
+        status: RunStatus,
+        error: Option<&str>,
+        notes: &[String],
+        watermark: Option<&str>,
+    ) -> QueryResult<usize> {
+        let counts = self.counts;
+        diesel::update(import_run::table.find(self.run_id))
+            .set((
+                import_run::status.eq(status.as_str()),
+                import_run::finished_at.eq(crate::now()),
+                import_run::fetched.eq(counts.fetched),
+                import_run::created.eq(counts.created),
+                import_run::updated.eq(counts.updated),
+                import_run::unchanged.eq(counts.unchanged),
+                import_run::deleted.eq(counts.deleted),
+                import_run::rejected.eq(counts.rejected),
+                import_run::error.eq(error),
+                import_run::notes.eq(serde_json::to_string(notes).unwrap_or_else(|_| "[]".into())),
+                import_run::watermark.eq(watermark),
+            ))
+            .execute(conn)
+    }
+
+    fn store_rejects(&mut self, conn: &mut DbConnection) -> QueryResult<()> {
+        for rejection in self.rejects.drain(..) {
+            diesel::insert_into(rejected_record::table)
+                .values((
+                    rejected_record::run_id.eq(self.run_id),
+                    rejected_record::location.eq(rejection.location),
+                    rejected_record::field.eq(rejection.field),
+                    rejected_record::value.eq(rejection.value),
+                    rejected_record::message.eq(rejection.message),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,161 @@
+//! The operations an import needs on every entity table, written once and stamped out per table.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use ikz_connectors::model::EntityKind;
+use sha2::{Digest, Sha256};
+
+use crate::connection::DbConnection;
+use crate::convert::AnyRow;
+use crate::rows::*;
+use crate::schema::*;
+
+/// What the store knows about a stored record when a new version arrives.
+pub(crate) struct Existing {
+    pub id: String,
+    pub source_key: String,
+    pub content_hash: String,
+    pub first_seen_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+type ExistingTuple = (String, String, String, NaiveDateTime, Option<NaiveDateTime>);
+
+fn existing_from((id, source_key, content_hash, first_seen_at, deleted_at): ExistingTuple) -> Existing {
+    Existing { id, source_key, content_hash, first_seen_at, deleted_at }
+}
+
+macro_rules! table_ops {
+    ($($kind:ident => $table:ident, $row:ident;)*) => {
+        /// The stored versions of `keys` from `source`.
+        pub(crate) fn existing(
+            conn: &mut DbConnection,
+            kind: EntityKind,
+            source: &str,
+            keys: &[&str],
+        ) -> QueryResult<Vec<Existing>> {
+            let tuples: Vec<ExistingTuple> = match kind {
+                $(EntityKind::$kind => $table::table
+                    .filter($table::source.eq(source))
+                    .filter($table::source_key.eq_any(keys))
+                    .select(($table::id, $table::source_key, $table::content_hash, $table::first_seen_at,
+                        $table::deleted_at))
+                    .load(conn)?,)*
+            };
+            Ok(tuples.into_iter().map(existing_from).collect())
+        }
+
+        /// Which source holds the record with this id, if any (ids are unique across sources).
+        pub(crate) fn holder_of(conn: &mut DbConnection, kind: EntityKind, id: &str) -> QueryResult<Option<String>> {
+            match kind {
+                $(EntityKind::$kind => $table::table
+                    .filter($table::id.eq(id))
+                    .select($table::source)
+                    .first(conn)
+                    .optional(),)*
+            }
+        }
+
+        pub(crate) fn insert(conn: &mut DbConnection, row: &AnyRow) -> QueryResult<usize> {
+            match row {
+                $(AnyRow::$kind(row) => diesel::insert_into($table::table).values(row).execute(conn),)*
+            }
+        }
+
+        /// Rewrites a changed record; `first_seen_at` stays as it was.
+        pub(crate) fn update(conn: &mut DbConnection, row: &mut AnyRow, first_seen_at: NaiveDateTime) -> QueryResult<usize> {
+            match row {
+                $(AnyRow::$kind(row) => {
+                    row.first_seen_at = first_seen_at;
+                    diesel::update($table::table.find(row.id.clone())).set(&*row).execute(conn)
+                })*
+            }
+        }
+
+        /// Marks unchanged records as seen in this run without rewriting their content.
+        pub(crate) fn touch(conn: &mut DbConnection, kind: EntityKind, ids: &[&str], seen_at: NaiveDateTime) -> QueryResult<usize> {
+            match kind {
+                $(EntityKind::$kind => diesel::update($table::table.filter($table::id.eq_any(ids)))
+                    .set($table::last_seen_at.eq(seen_at))
+                    .execute(conn),)*
+            }
+        }
+
+        /// Live (not tombstoned) records of `source`.
+        pub(crate) fn count_live(conn: &mut DbConnection, kind: EntityKind, source: &str) -> QueryResult<i64> {
+            match kind {
+                $(EntityKind::$kind => $table::table
+                    .filter($table::source.eq(source))
+                    .filter($table::deleted_at.is_null())
+                    .count()
+                    .get_result(conn),)*
+            }
+        }
+
+        /// Live records of `source` not seen since `since`.
+        pub(crate) fn count_unseen(conn: &mut DbConnection, kind: EntityKind, source: &str, since: NaiveDateTime) -> QueryResult<i64> {
+            match kind {
+                $(EntityKind::$kind => $table::table
+                    .filter($table::source.eq(source))
+                    .filter($table::deleted_at.is_null())
+                    .filter($table::last_seen_at.lt(since))
+                    .count()
+                    .get_result(conn),)*
+            }
+        }
+
+        /// Tombstones live records of `source` not seen since `since`.
+        pub(crate) fn tombstone_unseen(conn: &mut DbConnection, kind: EntityKind, source: &str, since: NaiveDateTime, now: NaiveDateTime) -> QueryResult<usize> {
+            match kind {
+                $(EntityKind::$kind => diesel::update($table::table
+                        .filter($table::source.eq(source))
+                        .filter($table::deleted_at.is_null())
+                        .filter($table::last_seen_at.lt(since)))
+                    .set(($table::deleted_at.eq(now), $table::modified_at.eq(now)))
+                    .execute(conn),)*
+            }
+        }
+
+        /// Tombstones the live records of `source` with these keys (a source said they were deleted).
+        pub(crate) fn tombstone_keys(conn: &mut DbConnection, kind: EntityKind, source: &str, keys: &[&str], now: NaiveDateTime) -> QueryResult<usize> {
+            match kind {
+                $(EntityKind::$kind => diesel::update($table::table
+                        .filter($table::source.eq(source))
+                        .filter($table::deleted_at.is_null())
+                        .filter($table::source_key.eq_any(keys)))
+                    .set(($table::deleted_at.eq(now), $table::modified_at.eq(now)))
+                    .execute(conn),)*
+            }
+        }
+
+        /// A digest of every row of one table, in id order: equal digests mean equal contents.
+        pub(crate) fn digest_table(conn: &mut DbConnection, kind: EntityKind, hasher: &mut Sha256) -> QueryResult<usize> {
+            match kind {
+                $(EntityKind::$kind => {
+                    let rows: Vec<$row> = $table::table.order($table::id).select($row::as_select()).load(conn)?;
+                    for row in &rows {
+                        hasher.update(serde_json::to_vec(row).unwrap_or_default());
+                    }
+                    Ok(rows.len())
+                })*
+            }
+        }
+    };
+}
+
+table_ops! {
+    Organization => organization, OrganizationRow;
+    Person => person, PersonRow;
+    Membership => membership, MembershipRow;
+    Meeting => meeting, MeetingRow;
+    AgendaItem => agenda_item, AgendaItemRow;
+    Paper => paper, PaperRow;
+    Consultation => consultation, ConsultationRow;
+    File => file, FileRow;
+    School => school, SchoolRow;
+    MediaConcept => media_concept, MediaConceptRow;
+    Equipment => equipment, EquipmentRow;
+    FundingProgram => funding_program, FundingProgramRow;
+    FundingBudget => funding_budget, FundingBudgetRow;
+    FundingApplication => funding_application, FundingApplicationRow;
+}
