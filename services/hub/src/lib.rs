@@ -1,1 +1,10 @@
+//! ikz-hub: configuration, command line, start-up and wiring of connectors, store and API.
+//!
+//! The binary (`main.rs`) is a thin shell over this library so end-to-end tests can build the same application.
 
+pub mod cli;
+pub mod configuration;
+pub mod runner;
+pub mod schedule;
+pub mod startup;
+pub mod telemetry;

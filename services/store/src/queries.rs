@@ -104,3 +104,14 @@ pub fn last_watermark(conn: &mut DbConnection, connector: &str) -> Result<Option
         .optional()?
         .flatten())
 }
+
+/// Has the connector ever completed a run (succeeded or unchanged)?
+pub fn has_succeeded(conn: &mut DbConnection, connector: &str) -> Result<bool, StoreError> {
+    use diesel::dsl::exists;
+    Ok(diesel::select(exists(
+        import_run::table
+            .filter(import_run::connector.eq(connector))
+            .filter(import_run::status.eq_any(["succeeded", "unchanged"])),
+    ))
+    .get_result(conn)?)
+}

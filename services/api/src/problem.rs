@@ -1,0 +1,80 @@
+//! RFC 9457 problem details: every error the API returns.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
+        Problem { kind: "about:blank", title, status: status.as_u16(), detail: detail.into() }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, "Bad Request", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::NOT_FOUND, "Not Found", detail)
+    }
+
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable", detail)
+    }
+
+    /// A failure on our side; the detail stays in the log, the client gets a generic text.
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        tracing::error!(%error, "request failed");
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "the request could not be completed")
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.title, self.detail)
+    }
+}
+
+impl ResponseError for Problem {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status_code()).content_type("application/problem+json").json(self)
+    }
+}
+
+impl actix_web::Responder for Problem {
+    type Body = actix_web::body::BoxBody;
+
+    fn respond_to(self, _request: &actix_web::HttpRequest) -> HttpResponse {
+        self.error_response()
+    }
+}
+
+impl From<actix_web::error::BlockingError> for Problem {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        Problem::internal(error)
+    }
+}
+
+impl From<ikz_store::StoreError> for Problem {
+    fn from(error: ikz_store::StoreError) -> Self {
+        match error {
+            ikz_store::StoreError::Pool(_) | ikz_store::StoreError::Connect { .. } => {
+                tracing::warn!(%error, "database unavailable");
+                Problem::unavailable("the database is not reachable right now")
+            }
+            other => Problem::internal(other),
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! `GET /api/v1/import-runs` (newest first) and `GET /api/v1/import-runs/{id}` with its rejected records.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use ikz_store::queries::{self, RunFilter};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Links, ListPage};
+use crate::{ApiState, Problem};
+
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 1000;
+const MAX_REJECTS: i64 = 1000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunQuery {
+    connector: Option<String>,
+    status: Option<String>,
+    limit: Option<i64>,
+    /// Opaque; taken from `links.next`.
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    query: web::Query<RunQuery>,
+) -> Result<HttpResponse, Problem> {
+    let query = query.into_inner();
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(Problem::bad_request(format!("parameter `limit` must be between 1 and {MAX_LIMIT}")));
+    }
+    if let Some(status) =
+        query.status.as_deref().filter(|s| !matches!(*s, "running" | "succeeded" | "unchanged" | "failed"))
+    {
+        return Err(Problem::bad_request(format!(
+            "parameter `status`: unknown status `{status}` (running, succeeded, unchanged, failed)"
+        )));
+    }
+    let before_id = match query.cursor.as_deref() {
+        Some(cursor) => {
+            Some(decode_cursor(cursor).ok_or_else(|| Problem::bad_request("parameter `cursor` is not valid"))?)
+        }
+        None => None,
+    };
+    let filter =
+        RunFilter { connector: query.connector.clone(), status: query.status.clone(), before_id, limit: limit + 1 };
+    let store = state.store.clone();
+    let mut runs = web::block(move || -> Result<_, ikz_store::StoreError> {
+        let mut conn = store.connection()?;
+        queries::list_runs(&mut conn, &filter)
+    })
+    .await??;
+    let next = if runs.len() as i64 > limit {
+        runs.truncate(limit as usize);
+        runs.last().map(|last| {
+            let cursor = encode_cursor(last.id);
+            let limit = limit.to_string();
+            let mut params = vec![("limit", limit.as_str()), ("cursor", cursor.as_str())];
+            params.extend(query.connector.as_deref().map(|connector| ("connector", connector)));
+            params.extend(query.status.as_deref().map(|status| ("status", status)));
+            let encoded = serde_urlencoded::to_string(&params).unwrap_or_default();
+            format!("{}?{encoded}", request.path())
+        })
+    } else {
+        None
+    };
+    let meta = json!({ "limit": limit });
+    Ok(HttpResponse::Ok().json(ListPage { data: runs, links: Links { next }, meta }))
+}
+
+pub async fn get(state: web::Data<ApiState>, path: web::Path<String>) -> Result<HttpResponse, Problem> {
+    let id: i64 = path.parse().map_err(|_| Problem::bad_request("path segment `id` must be a run number"))?;
+    let store = state.store.clone();
+    let found = web::block(move || -> Result<_, ikz_store::StoreError> {
+        let mut conn = store.connection()?;
+        let run = queries::get_run(&mut conn, id)?;
+        let rejects = match &run {
+            Some(_) => queries::rejected_records(&mut conn, id, MAX_REJECTS)?,
+            None => Vec::new(),
+        };
+        Ok(run.map(|run| (run, rejects)))
+    })
+    .await??;
+    let (run, rejects) = found.ok_or_else(|| Problem::not_found(format!("import run {id} does not exist")))?;
+    let mut body = serde_json::to_value(&run).map_err(Problem::internal)?;
+    body["rejected_records"] = serde_json::to_value(&rejects).map_err(Problem::internal)?;
+    Ok(HttpResponse::Ok().json(json!({ "data": body })))
+}
+
+/// Cursors are opaque to clients; today they carry the last run id seen.
+fn encode_cursor(id: i64) -> String {
+    format!("r{id:x}")
+}
+
+fn decode_cursor(cursor: &str) -> Option<i64> {
+    cursor.strip_prefix('r').and_then(|hex| i64::from_str_radix(hex, 16).ok()).filter(|id| *id > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(decode_cursor(&encode_cursor(4711)), Some(4711));
+        assert_eq!(decode_cursor("4711"), None);
+        assert_eq!(decode_cursor("rzz"), None);
+        assert_eq!(decode_cursor("r-5"), None);
+    }
+}
