@@ -299,14 +299,25 @@ fn read_csv(bytes: &[u8], options: CsvOptions, handler: &mut dyn RowHandler) -> 
     let mut reader =
         csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut record = csv::StringRecord::new();
+    // Row numbers are counted from the record's byte offset, so a cell spanning lines shifts later rows as it does
+    // in a spreadsheet program.
+    let (mut counted_to, mut line) = (0usize, 1u32);
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(error) => return Err(SpreadsheetError::Read(format!("not a readable CSV file: {error}"))),
         }
-        // The line the record starts on: what a spreadsheet program shows as its row unless a cell spans lines.
-        let number = record.position().map(|position| position.line() as u32).unwrap_or(0);
+        let mut start = record.position().map(|position| position.byte() as usize).unwrap_or(counted_to);
+        // The position may point at the previous record's line break (and blank lines): the record starts after.
+        while let Some(b'\r' | b'\n') = text.as_bytes().get(start) {
+            start += 1;
+        }
+        if let Some(skipped) = text.as_bytes().get(counted_to..start) {
+            line += skipped.iter().filter(|byte| **byte == b'\n').count() as u32;
+            counted_to = start;
+        }
+        let number = line;
         let width = handler.width().unwrap_or(usize::MAX);
         let cells = record
             .iter()
