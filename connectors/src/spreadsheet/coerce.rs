@@ -42,6 +42,14 @@ impl Value {
             Value::Date(date) => date.format("%Y-%m-%d").to_string(),
         }
     }
+
+    /// Appends the value as text, without an intermediate string for text values.
+    pub fn push_text(&self, out: &mut String) {
+        match self {
+            Value::Text(text) => out.push_str(text),
+            other => out.push_str(&other.to_text()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -51,6 +59,9 @@ pub struct CoerceError(pub String);
 /// Cleans a text cell: unwraps `="…"` (how CSV exports protect leading zeros), collapses whitespace, drops control
 /// characters, trims.
 pub fn clean_text(text: &str) -> String {
+    if is_clean(text) {
+        return text.to_owned();
+    }
     let text = text.trim();
     let text = match text.strip_prefix("=\"").and_then(|rest| rest.strip_suffix('"')) {
         Some(inner) => inner.replace("\"\"", "\""),
@@ -64,6 +75,25 @@ pub fn clean_text(text: &str) -> String {
         cleaned.extend(word.chars().filter(|c| !c.is_control()));
     }
     cleaned
+}
+
+/// Most cells need no cleaning: printable ASCII and single inner spaces, or multi-byte letters that cannot be
+/// whitespace (umlauts are 0xC3 sequences; no-break and other Unicode spaces start with 0xC2, 0xE1, 0xE2 or 0xE3).
+fn is_clean(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') || bytes.starts_with(b"=\"") {
+        return false;
+    }
+    let mut previous_space = false;
+    for byte in bytes {
+        match byte {
+            b' ' if previous_space => return false,
+            b' ' => previous_space = true,
+            0x21..=0x7E | 0x80..=0xC1 | 0xC3..=0xE0 | 0xE4..=0xFF => previous_space = false,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// A number as people write it: whole numbers without ".0".
@@ -207,6 +237,9 @@ mod tests {
             Ok(Some(Value::Text("38524 Sassenburg".into())))
         );
         assert_eq!(coerce(&text("   "), FieldKind::Text), Ok(None));
+        assert_eq!(clean_text("Gymnasium Hankensbüttel"), "Gymnasium Hankensbüttel");
+        assert_eq!(clean_text("Schul-\tNr. "), "Schul- Nr.");
+        assert_eq!(clean_text("a  –\u{2009}b"), "a – b");
         assert_eq!(coerce(&Cell::Number(12.0), FieldKind::Text), Ok(Some(Value::Text("12".into()))));
     }
 

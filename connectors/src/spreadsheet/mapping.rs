@@ -703,7 +703,7 @@ fn pack(values: &[Option<Value>; Field::COUNT]) -> String {
             packed.push(SEPARATOR);
         }
         if let Some(value) = &values[field.index()] {
-            packed.push_str(&value.to_text());
+            value.push_text(&mut packed);
         }
     }
     packed
