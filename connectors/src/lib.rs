@@ -16,6 +16,7 @@ pub mod model;
 pub mod records;
 pub mod registry;
 pub mod settings;
+pub mod spreadsheet;
 
 pub use connector::{Connector, ConnectorError, RecordSink, Rejection, RunContext, RunOutcome, SinkError, Source};
 pub use registry::{ConnectorSpec, Kind};

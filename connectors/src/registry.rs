@@ -26,11 +26,18 @@ pub struct Kind {
     pub build: fn(&ConnectorSpec<'_>) -> BuildResult,
 }
 
-static KINDS: &[Kind] = &[Kind {
-    name: "records",
-    description: "JSON lines of unified records, as `ikz-hub preview` prints them",
-    build: crate::records::build,
-}];
+static KINDS: &[Kind] = &[
+    Kind {
+        name: "records",
+        description: "JSON lines of unified records, as `ikz-hub preview` prints them",
+        build: crate::records::build,
+    },
+    Kind {
+        name: "spreadsheet",
+        description: "XLSX, XLS, ODS or CSV with a column mapping onto schools, media concepts or equipment",
+        build: crate::spreadsheet::build,
+    },
+];
 
 /// Every registered kind.
 pub fn kinds() -> &'static [Kind] {
