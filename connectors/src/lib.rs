@@ -9,6 +9,7 @@
 //!
 //! This crate knows nothing of the database or the web server.
 
+pub mod allris;
 pub mod connector;
 pub mod de;
 pub mod fetch;

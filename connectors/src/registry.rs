@@ -37,6 +37,7 @@ static KINDS: &[Kind] = &[
         description: "XLSX, XLS, ODS or CSV with a column mapping onto schools, media concepts or equipment",
         build: crate::spreadsheet::build,
     },
+    Kind { name: "allris", description: "ALLRIS classic and ALLRIS 4 council web pages", build: crate::allris::build },
 ];
 
 /// Every registered kind.
