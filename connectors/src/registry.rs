@@ -26,11 +26,14 @@ pub struct Kind {
     pub build: fn(&ConnectorSpec<'_>) -> BuildResult,
 }
 
-static KINDS: &[Kind] = &[Kind {
-    name: "records",
-    description: "JSON lines of unified records, as `ikz-hub preview` prints them",
-    build: crate::records::build,
-}];
+static KINDS: &[Kind] = &[
+    Kind {
+        name: "records",
+        description: "JSON lines of unified records, as `ikz-hub preview` prints them",
+        build: crate::records::build,
+    },
+    Kind { name: "oparl", description: "an OParl 1.0/1.1 endpoint (System or Body URL)", build: crate::oparl::build },
+];
 
 /// Every registered kind.
 pub fn kinds() -> &'static [Kind] {
