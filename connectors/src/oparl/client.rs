@@ -52,8 +52,14 @@ pub struct Page {
 /// Fetches `url` and parses it as JSON, tolerating what [`json::parse`] tolerates.
 pub async fn get_json(fetcher: &Fetcher, url: &str) -> Result<Value, ClientError> {
     match fetcher.get(url, None).await? {
-        Fetched::Body(body) => json::parse(&body.bytes, body.content_type.as_deref())
-            .map_err(|error| ClientError::Json { url: url.to_owned(), message: error.to_string() }),
+        Fetched::Body(body) => {
+            // Parsed off the async threads: a page is tens of kilobytes, and parsing it on another core overlaps
+            // with normalising the page before.
+            let parsed = tokio::task::spawn_blocking(move || json::parse(&body.bytes, body.content_type.as_deref()))
+                .await
+                .map_err(|error| ClientError::Json { url: url.to_owned(), message: error.to_string() })?;
+            parsed.map_err(|error| ClientError::Json { url: url.to_owned(), message: error.to_string() })
+        }
         Fetched::NotModified => Err(ClientError::NotModified { url: url.to_owned() }),
     }
 }

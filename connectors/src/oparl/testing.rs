@@ -38,6 +38,8 @@ struct State {
     /// path+query → (status, remaining count) served before the route.
     failures: HashMap<String, (u16, u32)>,
     requests: Vec<String>,
+    /// Added before each response, to imitate a real server's response time.
+    latency: std::time::Duration,
 }
 
 /// The server; it stops when dropped.
@@ -92,6 +94,11 @@ impl TestServer {
         lock(&self.state).requests.clone()
     }
 
+    /// Waits `latency` before each response.
+    pub fn set_latency(&self, latency: std::time::Duration) {
+        lock(&self.state).latency = latency;
+    }
+
     pub fn clear_requests(&self) {
         lock(&self.state).requests.clear();
     }
@@ -121,8 +128,13 @@ fn without_filters(target: &str) -> String {
     }
 }
 
-fn respond(state: &Mutex<State>, target: &str) -> Response {
+fn respond(state: &Mutex<State>, target: &str) -> (Response, std::time::Duration) {
     let mut state = lock(state);
+    let latency = state.latency;
+    (lookup(&mut state, target), latency)
+}
+
+fn lookup(state: &mut State, target: &str) -> Response {
     state.requests.push(target.to_owned());
     let key = if state.routes.contains_key(target) || state.failures.contains_key(target) {
         target.to_owned()
@@ -141,6 +153,7 @@ fn respond(state: &Mutex<State>, target: &str) -> Response {
 }
 
 async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
     let mut buffer = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
     loop {
@@ -162,7 +175,10 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Resu
         buffer.drain(..end);
         let target = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
         let close = head.to_ascii_lowercase().contains("connection: close");
-        let response = respond(&state, &target);
+        let (response, latency) = respond(&state, &target);
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
         let reason = match response.status {
             200 => "OK",
             404 => "Not Found",
@@ -178,8 +194,11 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Resu
             response.body.len(),
             if close { "Connection: close\r\n" } else { "" }
         );
-        stream.write_all(header.as_bytes()).await?;
-        stream.write_all(&response.body).await?;
+        // One write: a separate header write meets Nagle's algorithm and delayed ACKs (40 ms per response).
+        let mut bytes = Vec::with_capacity(header.len() + response.body.len());
+        bytes.extend_from_slice(header.as_bytes());
+        bytes.extend_from_slice(&response.body);
+        stream.write_all(&bytes).await?;
         if close {
             return Ok(());
         }
