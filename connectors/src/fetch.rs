@@ -257,6 +257,67 @@ impl Fetcher {
     }
 }
 
+/// Decodes a text body: by the charset its `Content-Type` declares, else by a byte-order mark, else as UTF-8; invalid
+/// UTF-8 without a declared charset is taken as windows-1252 (what "ISO-8859-1" means on German servers).
+pub fn decode_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> std::borrow::Cow<'a, str> {
+    let declared = content_type.and_then(|value| {
+        value.split(';').skip(1).find_map(|param| {
+            let (name, value) = param.split_once('=')?;
+            name.trim().eq_ignore_ascii_case("charset").then(|| value.trim().trim_matches('"').to_owned())
+        })
+    });
+    let declared = declared.and_then(|label| encoding_rs::Encoding::for_label(label.as_bytes()));
+    if let Some((encoding, bom_length)) = encoding_rs::Encoding::for_bom(bytes) {
+        return encoding.decode_without_bom_handling(&bytes[bom_length..]).0;
+    }
+    match declared {
+        Some(encoding) if encoding != encoding_rs::UTF_8 => encoding.decode_without_bom_handling(bytes).0,
+        _ => match std::str::from_utf8(bytes) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) if declared.is_none() => encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes).0,
+            Err(_) => String::from_utf8_lossy(bytes),
+        },
+    }
+}
+
+/// Appends query parameters to `url`, percent-encoding only what a query cannot hold literally. Unlike
+/// `application/x-www-form-urlencoded` it keeps `:` as it is: SessionNet answers `modified_since=…T10%3A00%3A00`
+/// with an error. `+` is encoded (`%2B`), since servers read a literal `+` as a space.
+pub fn with_query(url: &str, params: &[(&str, &str)]) -> String {
+    const KEEP: &[u8] = b"-._~:@!$'()*,;/?";
+    let encode = |text: &str| {
+        let mut out = String::with_capacity(text.len());
+        for byte in text.bytes() {
+            if byte.is_ascii_alphanumeric() || KEEP.contains(&byte) {
+                out.push(byte as char);
+            } else {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        }
+        out
+    };
+    let (base, fragment) = match url.split_once('#') {
+        Some((base, fragment)) => (base, Some(fragment)),
+        None => (url, None),
+    };
+    let mut out = base.to_owned();
+    for (name, value) in params {
+        if !out.contains('?') {
+            out.push('?');
+        } else if !out.ends_with('?') && !out.ends_with('&') {
+            out.push('&');
+        }
+        out.push_str(&encode(name));
+        out.push('=');
+        out.push_str(&encode(value));
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    out
+}
+
 enum Attempt {
     Retry { error: FetchError, wait: Option<Duration> },
     Final(FetchError),
@@ -279,6 +340,29 @@ mod tests {
         assert!(matches!(again, Fetched::NotModified));
         std::fs::write(&path, "Schulnummer;Name\n").expect("rewrite");
         assert!(matches!(fetcher.read(&source, Some(&body.validators)).await, Ok(Fetched::Body(_))));
+    }
+
+    #[test]
+    fn query_parameters_keep_colons_literal() {
+        let url =
+            with_query("https://ris.example/oparl/papers?body=1", &[("modified_since", "2024-03-01T08:00:00+01:00")]);
+        assert_eq!(url, "https://ris.example/oparl/papers?body=1&modified_since=2024-03-01T08:00:00%2B01:00");
+        assert_eq!(with_query("https://x/p", &[("a", "b c")]), "https://x/p?a=b%20c");
+        assert_eq!(with_query("https://x/p?", &[("a", "1")]), "https://x/p?a=1");
+        // reqwest must send it as it is.
+        let parsed = reqwest::Url::parse(&with_query("https://x/p", &[("t", "10:00:00Z")])).expect("url");
+        assert_eq!(parsed.query(), Some("t=10:00:00Z"));
+    }
+
+    #[test]
+    fn text_is_decoded_by_its_charset() {
+        assert_eq!(
+            decode_text("Gemeinderat Hürtgenwald".as_bytes(), Some("application/json")),
+            "Gemeinderat Hürtgenwald"
+        );
+        assert_eq!(decode_text(b"H\xfcrtgenwald", Some("application/json; charset=ISO-8859-1")), "Hürtgenwald");
+        assert_eq!(decode_text(b"H\xfcrtgenwald \x96 x", None), "Hürtgenwald – x");
+        assert_eq!(decode_text(b"\xef\xbb\xbf{}", None), "{}");
     }
 
     #[tokio::test]

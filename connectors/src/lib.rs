@@ -14,6 +14,7 @@ pub mod connector;
 pub mod de;
 pub mod fetch;
 pub mod model;
+pub mod oparl;
 pub mod records;
 pub mod registry;
 pub mod settings;

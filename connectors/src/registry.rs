@@ -38,6 +38,7 @@ static KINDS: &[Kind] = &[
         build: crate::spreadsheet::build,
     },
     Kind { name: "allris", description: "ALLRIS classic and ALLRIS 4 council web pages", build: crate::allris::build },
+    Kind { name: "oparl", description: "an OParl 1.0/1.1 endpoint (System or Body URL)", build: crate::oparl::build },
 ];
 
 /// Every registered kind.

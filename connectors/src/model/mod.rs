@@ -59,6 +59,18 @@ impl Origin {
     }
 }
 
+/// The source reports a record as deleted (OParl `deleted: true`). Not a record itself: the store sets
+/// `deleted_at` on the record of `kind` with this `id` (if it has one) and does not tombstone anything else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tombstone {
+    /// The public id of the deleted record, computed like the record's own id.
+    pub id: String,
+    /// The entity of the deleted record.
+    pub kind: EntityKind,
+    #[serde(flatten)]
+    pub origin: Origin,
+}
+
 /// One normalised record, as a connector emits it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "entity", rename_all = "snake_case")]
@@ -77,6 +89,8 @@ pub enum Record {
     FundingProgram(FundingProgram),
     FundingBudget(FundingBudget),
     FundingApplication(FundingApplication),
+    /// A deletion reported by the source; [`Record::kind`] is the deleted record's entity.
+    Tombstone(Tombstone),
 }
 
 impl Record {
@@ -96,6 +110,7 @@ impl Record {
             Record::FundingProgram(_) => EntityKind::FundingProgram,
             Record::FundingBudget(_) => EntityKind::FundingBudget,
             Record::FundingApplication(_) => EntityKind::FundingApplication,
+            Record::Tombstone(r) => r.kind,
         }
     }
 
@@ -116,6 +131,7 @@ impl Record {
             Record::FundingProgram(r) => &r.id,
             Record::FundingBudget(r) => &r.id,
             Record::FundingApplication(r) => &r.id,
+            Record::Tombstone(r) => &r.id,
         }
     }
 
@@ -135,6 +151,7 @@ impl Record {
             Record::FundingProgram(r) => &r.origin,
             Record::FundingBudget(r) => &r.origin,
             Record::FundingApplication(r) => &r.origin,
+            Record::Tombstone(r) => &r.origin,
         }
     }
 }
@@ -162,7 +179,8 @@ record_from!(
     Equipment,
     FundingProgram,
     FundingBudget,
-    FundingApplication
+    FundingApplication,
+    Tombstone
 );
 
 #[cfg(test)]

@@ -66,8 +66,10 @@ macro_rules! provenance {
     }};
 }
 
-pub(crate) fn to_row(record: &Record, stamp: &Stamp<'_>) -> AnyRow {
-    match record {
+/// The row for a data record; `None` for a tombstone, which carries no data.
+pub(crate) fn to_row(record: &Record, stamp: &Stamp<'_>) -> Option<AnyRow> {
+    let row = match record {
+        Record::Tombstone(_) => return None,
         Record::Organization(r) => AnyRow::Organization({
             type Self_ = OrganizationRow;
             provenance!(r, stamp, {
@@ -265,5 +267,6 @@ pub(crate) fn to_row(record: &Record, stamp: &Stamp<'_>) -> AnyRow {
                 disbursements: json(&r.disbursements),
             })
         }),
-    }
+    };
+    Some(row)
 }

@@ -119,7 +119,6 @@ pub struct RunSummary {
 enum Message {
     Records(Vec<Record>),
     Reject(Rejection),
-    Deleted(EntityKind, Vec<String>),
     Finish(RunOutcome, Vec<String>),
     Fail(String, Vec<String>),
 }
@@ -175,11 +174,6 @@ impl Store {
 impl ImportRun {
     pub fn id(&self) -> i64 {
         self.run_id
-    }
-
-    /// Tombstones records the source reported as deleted (incremental sources).
-    pub async fn deleted(&mut self, kind: EntityKind, source_keys: Vec<String>) -> Result<(), SinkError> {
-        self.send(Message::Deleted(kind, source_keys)).await
     }
 
     /// Ends the run: guards, tombstones, commit. The summary says whether it succeeded.
@@ -334,14 +328,6 @@ impl Writer {
                         self.rejects.push(rejection);
                     }
                 }
-                Message::Deleted(kind, keys) => {
-                    for chunk in keys.chunks(500) {
-                        let keys: Vec<&str> = chunk.iter().map(String::as_str).collect();
-                        let now = crate::now();
-                        self.counts.deleted +=
-                            tables::tombstone_keys(conn, kind, &self.request.connector, &keys, now)? as i64;
-                    }
-                }
                 Message::Fail(error, warnings) => {
                     notes.extend(warnings);
                     return Err(Abort::Failed(error));
@@ -358,10 +344,24 @@ impl Writer {
 
     fn apply_batch(&mut self, conn: &mut DbConnection, batch: Vec<Record>) -> Result<(), Abort> {
         let mut by_kind: BTreeMap<EntityKind, Vec<Record>> = BTreeMap::new();
+        let mut tombstones: BTreeMap<EntityKind, Vec<String>> = BTreeMap::new();
         for record in batch {
-            by_kind.entry(record.kind()).or_default().push(record);
+            match record {
+                // The source said this record is gone (OParl `deleted: true`).
+                Record::Tombstone(tombstone) => {
+                    self.counts.fetched += 1;
+                    tombstones.entry(tombstone.kind).or_default().push(tombstone.origin.source_key);
+                }
+                record => by_kind.entry(record.kind()).or_default().push(record),
+            }
         }
         let source = self.request.connector.clone();
+        for (kind, keys) in tombstones {
+            for chunk in keys.chunks(500) {
+                let keys: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                self.counts.deleted += tables::tombstone_keys(conn, kind, &source, &keys, crate::now())? as i64;
+            }
+        }
         for (kind, records) in by_kind {
             if !self.request.entities.contains(&kind) {
                 for record in &records {
@@ -395,7 +395,7 @@ impl Writer {
                     }
                     Some(stored) => {
                         let stamp = Stamp { source: &source, content_hash: hash.clone(), seen_at: self.started_at };
-                        let mut row = to_row(&record, &stamp);
+                        let Some(mut row) = to_row(&record, &stamp) else { continue };
                         tables::update(conn, &mut row, stored.first_seen_at)?;
                         stored.content_hash = hash;
                         stored.deleted_at = None;
@@ -409,7 +409,8 @@ impl Writer {
                             continue;
                         }
                         let stamp = Stamp { source: &source, content_hash: hash.clone(), seen_at: self.started_at };
-                        tables::insert(conn, &to_row(&record, &stamp))?;
+                        let Some(row) = to_row(&record, &stamp) else { continue };
+                        tables::insert(conn, &row)?;
                         existing.insert(
                             key.clone(),
                             tables::Existing {

@@ -1,7 +1,9 @@
 //! Import-run semantics on a real SQLite file and a real PostgreSQL database: counting, atomic failure, tombstones
 //! and the guards. Every test runs once per backend.
 
-use ikz_connectors::model::{Address, Contact, EntityKind, Origin, Partner, PartnerKind, Record, School, SchoolType};
+use ikz_connectors::model::{
+    Address, Contact, EntityKind, Origin, Partner, PartnerKind, Record, School, SchoolType, Tombstone,
+};
 use ikz_connectors::{RecordSink, Rejection, RunOutcome};
 use ikz_store::queries::{self, RunFilter};
 use ikz_store::runs::RunRequest;
@@ -257,7 +259,8 @@ async fn ids_taken_by_another_connector_are_rejected_and_deletions_tombstone() {
         drop(conn);
 
         let mut run = store.begin_run(request("zweite-liste")).await.expect("begin");
-        run.deleted(EntityKind::School, vec!["81772".into()]).await.expect("deleted");
+        let gone = Tombstone { id: "NI-81772".into(), kind: EntityKind::School, origin: Origin::new("81772") };
+        run.records(vec![Record::Tombstone(gone)]).await.expect("tombstone");
         let summary = run.finish(RunOutcome::default()).await;
         assert_eq!(summary.counts.deleted, 1);
         assert!(school_row(&store, "NI-81772").expect("row").deleted_at.is_some());

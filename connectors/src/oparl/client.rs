@@ -1,0 +1,221 @@
+//! Walking OParl lists: fetching pages, following `links.next`, detecting loops, checking pagination totals.
+//!
+//! A list page is read tolerantly: the spec's envelope (`data`, `pagination`, `links`), a bare array (ALLRIS 4 as
+//! trimmed by some proxies), `[]` or an error object where an empty page is due (both read as an empty last page).
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+use thiserror::Error;
+
+use super::json;
+use crate::fetch::{FetchError, Fetched, Fetcher};
+
+#[derive(Debug, Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("{url}: invalid JSON: {message}")]
+    Json { url: String, message: String },
+    #[error(
+        "the {list} list loops: page {from} links to {next} as its next page, which was already read; the server's \
+         pagination is broken, so the run stops instead of reading the list forever"
+    )]
+    Loop { list: String, from: String, next: String },
+    #[error(
+        "the {list} list has more than {limit} pages; stopped at {url} (raise max_pages_per_list if this is real)"
+    )]
+    TooManyPages { list: String, url: String, limit: u64 },
+    #[error("{url}: the server answered 304 Not Modified to an unconditional request")]
+    NotModified { url: String },
+}
+
+impl ClientError {
+    /// Did the server say the URL does not exist (a list the body names but does not serve, a dangling reference)?
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ClientError::Fetch(FetchError::Status { status: 404 | 410, .. }))
+    }
+}
+
+/// One page of a list.
+#[derive(Debug)]
+pub struct Page {
+    pub url: String,
+    pub items: Vec<Value>,
+    pub next: Option<String>,
+    pub total_elements: Option<u64>,
+    pub total_pages: Option<u64>,
+    /// Why the page was read as empty although it was not a list page (an error object).
+    pub problem: Option<String>,
+}
+
+/// Fetches `url` and parses it as JSON, tolerating what [`json::parse`] tolerates.
+pub async fn get_json(fetcher: &Fetcher, url: &str) -> Result<Value, ClientError> {
+    match fetcher.get(url, None).await? {
+        Fetched::Body(body) => {
+            // Parsed off the async threads: a page is tens of kilobytes, and parsing it on another core overlaps
+            // with normalising the page before.
+            let parsed = tokio::task::spawn_blocking(move || json::parse(&body.bytes, body.content_type.as_deref()))
+                .await
+                .map_err(|error| ClientError::Json { url: url.to_owned(), message: error.to_string() })?;
+            parsed.map_err(|error| ClientError::Json { url: url.to_owned(), message: error.to_string() })
+        }
+        Fetched::NotModified => Err(ClientError::NotModified { url: url.to_owned() }),
+    }
+}
+
+/// Reads a list page out of whatever the server sent.
+pub fn read_page(url: &str, value: Value) -> Page {
+    let mut page = Page {
+        url: url.to_owned(),
+        items: Vec::new(),
+        next: None,
+        total_elements: None,
+        total_pages: None,
+        problem: None,
+    };
+    match value {
+        Value::Array(items) => page.items = items.into_iter().filter(|item| !item.is_null()).collect(),
+        Value::Object(mut object) => {
+            if let Some(data) = object.remove("data") {
+                page.items = match data {
+                    Value::Array(items) => items.into_iter().filter(|item| !item.is_null()).collect(),
+                    Value::Null => Vec::new(),
+                    // An object where the array is due.
+                    other => vec![other],
+                };
+                let envelope = Value::Object(object);
+                page.next = envelope.get("links").and_then(|links| json::text(links, "next"));
+                if let Some(pagination) = envelope.get("pagination") {
+                    page.total_elements =
+                        json::integer(pagination, "totalElements").and_then(|n| u64::try_from(n).ok());
+                    page.total_pages = json::integer(pagination, "totalPages").and_then(|n| u64::try_from(n).ok());
+                }
+            } else if object.contains_key("id") {
+                // A single object served where a list page is due.
+                page.items = vec![Value::Object(object)];
+            } else {
+                let envelope = Value::Object(object);
+                let message = ["error", "message", "detail", "title"]
+                    .iter()
+                    .find_map(|key| json::text(&envelope, key).or_else(|| envelope.get(*key).map(|v| v.to_string())))
+                    .unwrap_or_else(|| "an object without `data`".to_owned());
+                page.problem = Some(message);
+            }
+        }
+        other => page.problem = Some(format!("not a list page: {}", truncate(&other.to_string(), 80))),
+    }
+    page
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        format!("{}…", text.chars().take(max).collect::<String>())
+    }
+}
+
+/// Walks one list page by page. Keeps the pages it has read to detect loops, counts items and pages for the
+/// progress log and the totals check.
+pub struct Pager<'f> {
+    fetcher: &'f Fetcher,
+    pub list: String,
+    visited: HashSet<String>,
+    max_pages: u64,
+    pub pages_done: u64,
+    pub items_seen: u64,
+    pub pages_known: Option<u64>,
+    pub elements_known: Option<u64>,
+}
+
+impl<'f> Pager<'f> {
+    pub fn new(fetcher: &'f Fetcher, list: impl Into<String>, max_pages: u64) -> Self {
+        Pager {
+            fetcher,
+            list: list.into(),
+            visited: HashSet::new(),
+            max_pages,
+            pages_done: 0,
+            items_seen: 0,
+            pages_known: None,
+            elements_known: None,
+        }
+    }
+
+    /// Fetches the page at `url` (the first page, or the `next` of the page before, given as `from`); `None` when
+    /// `url` is `None` (the list ended).
+    pub async fn fetch(&mut self, url: Option<String>, from: Option<&str>) -> Result<Option<Page>, ClientError> {
+        let Some(url) = url else { return Ok(None) };
+        if !self.visited.insert(normalise_url(&url)) {
+            return Err(ClientError::Loop {
+                list: self.list.clone(),
+                from: from.unwrap_or(&url).to_owned(),
+                next: url,
+            });
+        }
+        if self.pages_done >= self.max_pages {
+            return Err(ClientError::TooManyPages { list: self.list.clone(), url, limit: self.max_pages });
+        }
+        let value = get_json(self.fetcher, &url).await?;
+        let page = read_page(&url, value);
+        self.pages_done += 1;
+        self.items_seen += page.items.len() as u64;
+        if self.pages_done == 1 {
+            self.pages_known = page.total_pages;
+            self.elements_known = page.total_elements;
+        }
+        Ok(Some(page))
+    }
+
+    /// Did the list end before the page count the server announced?
+    pub fn ended_early(&self) -> bool {
+        self.pages_known.is_some_and(|known| self.pages_done < known)
+    }
+}
+
+/// URLs compared for loop detection: the fragment does not matter, nor does the order of query parameters.
+fn normalise_url(url: &str) -> String {
+    let url = url.split('#').next().unwrap_or(url);
+    match url.split_once('?') {
+        Some((base, query)) => {
+            let mut params: Vec<&str> = query.split('&').filter(|param| !param.is_empty()).collect();
+            params.sort_unstable();
+            format!("{base}?{}", params.join("&"))
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_envelopes_arrays_and_error_objects() {
+        let page = read_page(
+            "u",
+            json!({"data": [{"id": "a"}, null], "links": {"next": "u2"}, "pagination": {"totalElements": 3, "totalPages": 2}}),
+        );
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.next.as_deref(), Some("u2"));
+        assert_eq!((page.total_elements, page.total_pages), (Some(3), Some(2)));
+
+        let page = read_page("u", json!([]));
+        assert!(page.items.is_empty() && page.next.is_none() && page.problem.is_none());
+
+        let page = read_page("u", json!({"error": "Keine Daten gefunden"}));
+        assert!(page.items.is_empty());
+        assert_eq!(page.problem.as_deref(), Some("Keine Daten gefunden"));
+
+        let page = read_page("u", json!({"data": {"id": "only"}}));
+        assert_eq!(page.items.len(), 1);
+    }
+
+    #[test]
+    fn loop_detection_ignores_parameter_order() {
+        assert_eq!(normalise_url("https://x/p?page=2&body=1#top"), normalise_url("https://x/p?body=1&page=2"));
+        assert_ne!(normalise_url("https://x/p?page=2"), normalise_url("https://x/p?page=3"));
+    }
+}
