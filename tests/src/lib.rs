@@ -1,1 +1,118 @@
+//! End-to-end test support: write a config into a temporary folder, start the real application on port 0 against a
+//! real database, and talk to it over HTTP (zero2prod's `spawn_app`).
 
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ikz_hub::configuration;
+use ikz_hub::startup::Application;
+use ikz_store::testing::TestDatabase;
+use ikz_store::Store;
+
+/// The repository's top folder (for the shipped config and demo data).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+/// A config written into a temporary folder: main file plus `connectors.d/`.
+pub struct TestConfig {
+    pub dir: tempfile::TempDir,
+}
+
+pub const PARTNERS: &str = r#"
+[[partners]]
+slug = "gifhorn"
+name = "Landkreis Gifhorn"
+kind = "landkreis"
+ags = "03151000"
+
+[[partners]]
+slug = "hankensbuettel"
+name = "Samtgemeinde Hankensbüttel"
+kind = "samtgemeinde"
+aliases = ["SG Hankensbüttel"]
+"#;
+
+impl TestConfig {
+    /// A main config using `database_url`, the two test partners, and `extra` appended (more sections).
+    pub fn new(database_url: &str, extra: &str) -> TestConfig {
+        let dir = tempfile::tempdir().expect("temporary config folder");
+        std::fs::create_dir_all(dir.path().join("connectors.d")).expect("connectors.d");
+        let main = format!(
+            "[database]\nurl = \"{database_url}\"\npool_size = 4\n\n[http]\nretries = 1\nbackoff_ms = 10\n{PARTNERS}\n{extra}\n"
+        );
+        std::fs::write(dir.path().join("ikz-hub.toml"), main).expect("write config");
+        TestConfig { dir }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("ikz-hub.toml")
+    }
+
+    /// Adds `config/connectors.d/<name>.toml`.
+    pub fn connector(&self, name: &str, text: &str) -> &Self {
+        std::fs::write(self.dir.path().join("connectors.d").join(format!("{name}.toml")), text)
+            .expect("write connector");
+        self
+    }
+
+    /// Writes a data file next to the config (connector sources are relative to it).
+    pub fn data_file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write data file");
+        path
+    }
+
+    pub fn load(&self) -> configuration::Config {
+        configuration::load(&self.path()).unwrap_or_else(|errors| panic!("{errors}"))
+    }
+}
+
+/// A running application.
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub client: reqwest::Client,
+    pub config: std::sync::Arc<configuration::Config>,
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.address)).send().await.expect("request")
+    }
+
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        let response = self.get(path).await;
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.json().await.expect("JSON body")
+    }
+
+    /// Waits until `connector` has a finished run (start-up imports run in the background).
+    pub async fn wait_for_run(&self, connector: &str) -> serde_json::Value {
+        for _ in 0..300 {
+            let runs = self.get_json(&format!("/api/v1/import-runs?connector={connector}&limit=1")).await;
+            if let Some(run) = runs["data"].as_array().and_then(|runs| runs.first()) {
+                if run["status"] != "running" {
+                    return run.clone();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("connector {connector} did not finish a run in 15 s");
+    }
+}
+
+/// Starts the application for `config` on a free loopback port.
+pub async fn spawn_app(config: configuration::Config) -> TestApp {
+    let application = Application::build(config, "127.0.0.1:0").await.expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let store = application.store.clone();
+    let config = application.config.clone();
+    tokio::spawn(application.run_until_stopped());
+    TestApp { address, store, client: reqwest::Client::new(), config }
+}
+
+/// SQLite, and PostgreSQL when `IKZ_TEST_POSTGRES_URL` is set.
+pub fn databases() -> Vec<TestDatabase> {
+    ikz_store::testing::all()
+}

@@ -1,0 +1,118 @@
+//! The `ikz-hub` binary: exit codes, `check-config` reporting every mistake, `import`, `runs` and `preview`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// A config written into a temporary folder: main file plus `connectors.d/`.
+struct TestConfig {
+    dir: tempfile::TempDir,
+}
+
+impl TestConfig {
+    fn new(database_url: &str) -> TestConfig {
+        let dir = tempfile::tempdir().expect("temporary config folder");
+        std::fs::create_dir_all(dir.path().join("connectors.d")).expect("connectors.d");
+        let main = format!(
+            "[database]\nurl = \"{database_url}\"\n\n[[partners]]\nslug = \"gifhorn\"\nname = \"Landkreis Gifhorn\"\nkind = \"landkreis\"\n"
+        );
+        std::fs::write(dir.path().join("ikz-hub.toml"), main).expect("write config");
+        TestConfig { dir }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("ikz-hub.toml")
+    }
+
+    fn connector(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join("connectors.d").join(format!("{name}.toml")), text).expect("write");
+    }
+
+    fn data_file(&self, name: &str, bytes: &[u8]) {
+        std::fs::write(self.dir.path().join(name), bytes).expect("write data file");
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_ikz-hub"))
+            .arg("--config")
+            .arg(self.path())
+            .args(args)
+            .env_remove("IKZ_DATABASE_URL")
+            .env_remove("IKZ_CONFIG")
+            .env_remove("IKZ_BIND")
+            .output()
+            .expect("run ikz-hub")
+    }
+}
+
+/// A config with three mistakes: all three are reported with file:line:column and the CLI exits 2; `serve` refuses
+/// to start on it.
+#[test]
+fn check_config_reports_every_mistake_and_serve_refuses() {
+    let config = TestConfig::new("sqlite://unused.db");
+    config.connector(
+        "schulen",
+        "id = \"schulen\"\nkind = \"records\"\npartner = \"gifhorn\"\nsource = \"schulen.jsonl\"\nschedul = \"0 0 3 * * *\"\n",
+    );
+    config.connector("ohne-id", "kind = \"records\"\npartner = \"gifhorn\"\nsource = \"x.jsonl\"\n");
+    config.connector(
+        "cron",
+        "id = \"cron\"\nkind = \"records\"\npartner = \"gifhorn\"\nsource = \"x.jsonl\"\nschedule = \"every night\"\n",
+    );
+    let output = config.run(&["check-config"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let dir = config.dir.path().join("connectors.d");
+    let expected = [
+        format!("{}:5:1: connector `schulen`: field `schedul`: unknown key", dir.join("schulen.toml").display()),
+        format!("{}:1:1: field `id`: the connector has no `id`", dir.join("ohne-id.toml").display()),
+        format!("{}:5:1: connector `cron`: field `schedule`: invalid cron expression", dir.join("cron.toml").display()),
+    ];
+    for line in &expected {
+        assert!(stderr.contains(line.as_str()), "missing {line:?} in:\n{stderr}");
+    }
+    assert!(stderr.contains("3 error(s)"), "{stderr}");
+
+    let serve = config.run(&["serve", "--bind", "127.0.0.1:0"]);
+    assert_eq!(serve.status.code(), Some(2), "serve must refuse an invalid config");
+}
+
+/// `import` and `runs` on the CLI, `preview` writes nothing, exit code 1 for a failed run.
+#[test]
+fn cli_import_preview_and_runs() {
+    let database = tempfile::tempdir().expect("database folder");
+    let config = TestConfig::new(&format!("sqlite://{}", database.path().join("cli.db").display()));
+    let record = r#"{"entity":"funding_program","id":"digitalpakt-schule-ni","source_key":"dp","source_url":null,"name":"DigitalPakt Schule Niedersachsen","legal_basis":null,"period_start":null,"period_end":null,"deadlines":[],"measures":["2.1"]}"#;
+    config.data_file("programme.jsonl", format!("{record}\n").as_bytes());
+    config.data_file("kaputt.jsonl", b"{not json\n{also not\n");
+    config.connector(
+        "programme",
+        "id = \"programme\"\nkind = \"records\"\npartner = \"gifhorn\"\nsource = \"programme.jsonl\"\n",
+    );
+    config
+        .connector("kaputt", "id = \"kaputt\"\nkind = \"records\"\npartner = \"gifhorn\"\nsource = \"kaputt.jsonl\"\n");
+    let run = |args: &[&str]| config.run(args);
+
+    let preview = run(&["preview", "--connector", "programme"]);
+    assert_eq!(preview.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&preview.stdout);
+    assert!(stdout.contains("\"id\":\"digitalpakt-schule-ni\""), "{stdout}");
+    let runs = run(&["runs"]);
+    assert!(!String::from_utf8_lossy(&runs.stdout).contains("programme"), "preview wrote a run");
+
+    let import = run(&["import", "--connector", "programme"]);
+    assert_eq!(import.status.code(), Some(0), "{}", String::from_utf8_lossy(&import.stderr));
+    assert!(String::from_utf8_lossy(&import.stdout).contains("programme: run 1 succeeded — fetched 1, created 1"));
+
+    // Every line rejected: above the reject ratio, so the run fails and the CLI says so with exit code 1.
+    let failed = run(&["import", "--connector", "kaputt"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&failed.stdout);
+    assert!(stdout.contains("kaputt: run 2 failed") && stdout.contains("max_reject_ratio"), "{stdout}");
+
+    let runs = run(&["runs", "--limit", "5"]);
+    let table = String::from_utf8_lossy(&runs.stdout);
+    assert!(table.contains("programme") && table.contains("kaputt") && table.contains("failed"), "{table}");
+
+    let unknown = run(&["import", "--connector", "gibt-es-nicht"]);
+    assert_eq!(unknown.status.code(), Some(2));
+}
