@@ -58,6 +58,12 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: i64,
     },
+    /// Print as JSON what the ALLRIS parser reads from one page (paper, meeting or agenda item; classic or ALLRIS 4):
+    /// for checking a new ALLRIS site. Needs no config.
+    ParsePage {
+        /// A saved page or a URL.
+        location: String,
+    },
     /// Fetch, parse and normalise one connector's source and print the records as JSON lines; writes nothing.
     Preview {
         #[arg(long)]
@@ -71,6 +77,9 @@ pub enum Command {
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> ExitCode {
     telemetry::init(cli.log_format);
+    if let Command::ParsePage { location } = &cli.command {
+        return parse_page(location).await;
+    }
     let config = match load_config(&cli.config) {
         Ok(config) => config,
         Err(code) => return code,
@@ -93,6 +102,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Import { connectors, all } => import(config, connectors, all).await,
         Command::Runs { connector, limit } => runs(config, connector, limit).await,
         Command::Preview { connector, limit } => preview(config, &connector, limit).await,
+        Command::ParsePage { .. } => Ok(ExitCode::from(2)),
     };
     match result {
         Ok(code) => code,
@@ -231,6 +241,32 @@ async fn preview(config: Config, id: &str, limit: Option<usize>) -> anyhow::Resu
         Err(error) => {
             eprintln!("error: {error}");
             Ok(ExitCode::from(1))
+        }
+    }
+}
+
+async fn parse_page(location: &str) -> ExitCode {
+    let fetcher = match Fetcher::new(ikz_connectors::fetch::FetchSettings::default()) {
+        Ok(fetcher) => fetcher,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match ikz_connectors::allris::parse_location(&fetcher, location).await {
+        Ok(page) => match serde_json::to_string_pretty(&page) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                ExitCode::from(1)
+            }
+        },
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(1)
         }
     }
 }

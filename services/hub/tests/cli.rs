@@ -116,3 +116,21 @@ fn cli_import_preview_and_runs() {
     let unknown = run(&["import", "--connector", "gibt-es-nicht"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
+
+/// `parse-page` prints what the ALLRIS parser reads from the demo site's copy of the seed paper SG/256/19.
+#[test]
+fn parse_page_prints_the_seed_paper() {
+    let page = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/demo/allris/vo020/1256.html");
+    let output = Command::new(env!("CARGO_BIN_EXE_ikz-hub")).arg("parse-page").arg(&page).output().expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(parsed["page"], "paper");
+    assert_eq!(parsed["reference"], "SG/256/19");
+    assert_eq!(parsed["lead_department"], "Bürgerservice");
+    let results: Vec<&str> =
+        parsed["consultations"].as_array().expect("list").iter().filter_map(|c| c["result"].as_str()).collect();
+    assert_eq!(results, ["adopted", "pending", "adopted"]);
+
+    let missing = Command::new(env!("CARGO_BIN_EXE_ikz-hub")).args(["parse-page", "/nonexistent/vo020.html"]).output();
+    assert_eq!(missing.expect("run").status.code(), Some(1));
+}
