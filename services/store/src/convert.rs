@@ -36,8 +36,7 @@ pub(crate) enum AnyRow {
 /// records hash equally; an unchanged record is recognised without comparing columns.
 pub(crate) fn content_hash(record: &Record) -> String {
     let json = serde_json::to_vec(record).unwrap_or_default();
-    let digest = Sha256::digest(&json);
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    format!("{:x}", Sha256::digest(&json))
 }
 
 fn json(value: &impl serde::Serialize) -> String {

@@ -106,7 +106,7 @@ impl Store {
             hasher.update(kind.as_str());
             tables::digest_table(&mut conn, kind, &mut hasher)?;
         }
-        Ok(hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect())
+        Ok(format!("{:x}", hasher.finalize()))
     }
 }
 

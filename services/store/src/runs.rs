@@ -18,7 +18,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 use crate::connection::{DbConnection, PooledConnection};
-use crate::convert::{content_hash, to_row, Stamp};
+use crate::convert::{content_hash, to_row, AnyRow, Stamp};
 use crate::schema::{import_run, rejected_record};
 use crate::{tables, Store, StoreError};
 
@@ -365,76 +365,92 @@ impl Writer {
         for (kind, records) in by_kind {
             if !self.request.entities.contains(&kind) {
                 for record in &records {
+                    self.counts.fetched += 1;
                     self.reject_record(record, format!("this connector does not provide {kind} records"));
                 }
                 continue;
             }
-            let keys: Vec<&str> = records.iter().map(|record| record.origin().source_key.as_str()).collect();
-            let mut existing: HashMap<String, tables::Existing> = tables::existing(conn, kind, &source, &keys)?
-                .into_iter()
-                .map(|existing| (existing.source_key.clone(), existing))
-                .collect();
-            let mut unchanged: Vec<String> = Vec::new();
-            for record in records {
-                self.counts.fetched += 1;
-                let hash = content_hash(&record);
-                let key = record.origin().source_key.clone();
-                match existing.get_mut(&key) {
-                    Some(stored) if stored.id != record.id() => {
-                        let message = format!(
-                            "source key {key} was stored under id {} and now yields {}",
-                            stored.id,
-                            record.id()
-                        );
-                        self.counts.fetched -= 1;
-                        self.reject_record(&record, message);
-                    }
-                    Some(stored) if stored.content_hash == hash && stored.deleted_at.is_none() => {
-                        self.counts.unchanged += 1;
-                        unchanged.push(stored.id.clone());
-                    }
-                    Some(stored) => {
-                        let stamp = Stamp { source: &source, content_hash: hash.clone(), seen_at: self.started_at };
-                        let Some(mut row) = to_row(&record, &stamp) else { continue };
-                        tables::update(conn, &mut row, stored.first_seen_at)?;
-                        stored.content_hash = hash;
-                        stored.deleted_at = None;
-                        self.counts.updated += 1;
-                    }
-                    None => {
-                        if let Some(holder) = tables::holder_of(conn, kind, record.id())? {
-                            let message = format!("id {} is already provided by connector `{holder}`", record.id());
-                            self.counts.fetched -= 1;
-                            self.reject_record(&record, message);
-                            continue;
-                        }
-                        let stamp = Stamp { source: &source, content_hash: hash.clone(), seen_at: self.started_at };
-                        let Some(row) = to_row(&record, &stamp) else { continue };
-                        tables::insert(conn, &row)?;
-                        existing.insert(
-                            key.clone(),
-                            tables::Existing {
-                                id: record.id().to_owned(),
-                                source_key: key,
-                                content_hash: hash,
-                                first_seen_at: self.started_at,
-                                deleted_at: None,
-                            },
-                        );
-                        self.counts.created += 1;
-                    }
-                }
-            }
-            for chunk in unchanged.chunks(500) {
-                let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
-                tables::touch(conn, kind, &ids, self.started_at)?;
-            }
+            self.apply_kind(conn, kind, records)?;
         }
         Ok(())
     }
 
+    /// Upserts one batch of one entity: unchanged records are only marked as seen, changed ones updated in place,
+    /// new ones inserted in multi-row statements (the bulk of a first import).
+    fn apply_kind(&mut self, conn: &mut DbConnection, kind: EntityKind, records: Vec<Record>) -> Result<(), Abort> {
+        let source = self.request.connector.clone();
+        let keys: Vec<&str> = records.iter().map(|record| record.origin().source_key.as_str()).collect();
+        let mut existing: HashMap<String, tables::Existing> = tables::existing(conn, kind, &source, &keys)?
+            .into_iter()
+            .map(|existing| (existing.source_key.clone(), existing))
+            .collect();
+        let mut unchanged: Vec<String> = Vec::new();
+        // New records of this batch, by source key (a key may repeat within a batch; the last version wins).
+        let mut inserts: Vec<(Record, AnyRow)> = Vec::new();
+        let mut pending: HashMap<String, usize> = HashMap::new();
+        for record in records {
+            self.counts.fetched += 1;
+            let hash = content_hash(&record);
+            let key = record.origin().source_key.clone();
+            let stamp = Stamp { source: &source, content_hash: hash.clone(), seen_at: self.started_at };
+            if let Some(&index) = pending.get(&key) {
+                if let Some(row) = to_row(&record, &stamp) {
+                    inserts[index] = (record, row);
+                }
+                self.counts.unchanged += 1;
+                continue;
+            }
+            match existing.get_mut(&key) {
+                Some(stored) if stored.id != record.id() => {
+                    let message =
+                        format!("source key {key} was stored under id {} and now yields {}", stored.id, record.id());
+                    self.reject_record(&record, message);
+                }
+                Some(stored) if stored.content_hash == hash && stored.deleted_at.is_none() => {
+                    self.counts.unchanged += 1;
+                    unchanged.push(stored.id.clone());
+                }
+                Some(stored) => {
+                    let Some(mut row) = to_row(&record, &stamp) else { continue };
+                    tables::update(conn, &mut row, stored.first_seen_at)?;
+                    stored.content_hash = hash;
+                    stored.deleted_at = None;
+                    self.counts.updated += 1;
+                }
+                None => {
+                    let Some(row) = to_row(&record, &stamp) else { continue };
+                    pending.insert(key, inserts.len());
+                    inserts.push((record, row));
+                }
+            }
+        }
+        for chunk in unchanged.chunks(500) {
+            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            tables::touch(conn, kind, &ids, self.started_at)?;
+        }
+        // Ids are unique across sources: a new record whose id another record holds is rejected, not overwritten.
+        let mut holders: HashMap<String, String> = HashMap::new();
+        for chunk in inserts.chunks(500) {
+            let ids: Vec<&str> = chunk.iter().map(|(record, _)| record.id()).collect();
+            holders.extend(tables::holders(conn, kind, &ids)?);
+        }
+        let mut rows = Vec::with_capacity(inserts.len());
+        for (record, row) in inserts {
+            match holders.get(record.id()) {
+                Some(holder) => {
+                    let message = format!("id {} is already provided by connector `{holder}`", record.id());
+                    self.reject_record(&record, message);
+                }
+                None => rows.push(row),
+            }
+        }
+        self.counts.created += rows.len() as i64;
+        tables::insert_many(conn, kind, rows)?;
+        Ok(())
+    }
+
+    /// Rejects a record the store cannot take (it was already counted as fetched).
     fn reject_record(&mut self, record: &Record, message: String) {
-        self.counts.fetched += 1;
         self.counts.rejected += 1;
         if self.rejects.len() < MAX_STORED_REJECTS {
             self.rejects.push(Rejection {

@@ -19,6 +19,9 @@ pub(crate) struct Existing {
     pub deleted_at: Option<NaiveDateTime>,
 }
 
+/// SQLite's default limit of bind parameters per statement (32766), with room to spare; tables have ≤ 32 columns.
+const MAX_BIND_PARAMETERS: usize = 32_000;
+
 type ExistingTuple = (String, String, String, NaiveDateTime, Option<NaiveDateTime>);
 
 fn existing_from((id, source_key, content_hash, first_seen_at, deleted_at): ExistingTuple) -> Existing {
@@ -45,21 +48,35 @@ macro_rules! table_ops {
             Ok(tuples.into_iter().map(existing_from).collect())
         }
 
-        /// Which source holds the record with this id, if any (ids are unique across sources).
-        pub(crate) fn holder_of(conn: &mut DbConnection, kind: EntityKind, id: &str) -> QueryResult<Option<String>> {
+        /// Which source holds each of these ids (ids are unique across sources): (id, source) pairs.
+        pub(crate) fn holders(conn: &mut DbConnection, kind: EntityKind, ids: &[&str]) -> QueryResult<Vec<(String, String)>> {
             match kind {
                 $(EntityKind::$kind => $table::table
-                    .filter($table::id.eq(id))
-                    .select($table::source)
-                    .first(conn)
-                    .optional(),)*
+                    .filter($table::id.eq_any(ids))
+                    .select(($table::id, $table::source))
+                    .load(conn),)*
             }
         }
 
-        pub(crate) fn insert(conn: &mut DbConnection, row: &AnyRow) -> QueryResult<usize> {
-            match row {
-                $(AnyRow::$kind(row) => diesel::insert_into($table::table).values(row).execute(conn),)*
+        /// Inserts rows of one entity in multi-row statements, sized to stay under SQLite's bind-parameter limit.
+        pub(crate) fn insert_many(conn: &mut DbConnection, kind: EntityKind, rows: Vec<AnyRow>) -> QueryResult<usize> {
+            let mut inserted = 0;
+            match kind {
+                $(EntityKind::$kind => {
+                    let rows: Vec<$row> = rows.into_iter().filter_map(|row| match row {
+                        AnyRow::$kind(row) => Some(row),
+                        _ => None,
+                    }).collect();
+                    // MultiConnection cannot build multi-row inserts, so each backend's connection runs its own.
+                    for chunk in rows.chunks(MAX_BIND_PARAMETERS / 32) {
+                        inserted += match conn {
+                            DbConnection::Sqlite(conn) => diesel::insert_into($table::table).values(chunk).execute(conn)?,
+                            DbConnection::Postgresql(conn) => diesel::insert_into($table::table).values(chunk).execute(conn)?,
+                        };
+                    }
+                })*
             }
+            Ok(inserted)
         }
 
         /// Rewrites a changed record; `first_seen_at` stays as it was.

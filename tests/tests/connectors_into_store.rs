@@ -1,0 +1,190 @@
+//! Connectors end to end into a real store, on SQLite and PostgreSQL: what the connector issues promise about the
+//! stored data (counts, unchanged re-imports, tombstones, failed runs changing nothing).
+
+use diesel::prelude::*;
+use ikz_connectors::fetch::Fetcher;
+use ikz_connectors::oparl::testing::{paper_pages, Response, TestServer};
+use ikz_hub::configuration::Config;
+use ikz_hub::runner;
+use ikz_hub::startup::open_store;
+use ikz_store::rows::{ConsultationRow, PaperRow, SchoolRow};
+use ikz_store::schema::{consultation, paper, school};
+use ikz_store::{RunStatus, RunSummary, Store, Trigger};
+use ikz_tests::{databases, repo_root, TestConfig};
+
+async fn import(config: &Config, store: &Store, connector: &str) -> RunSummary {
+    let fetcher = Fetcher::new(config.http.clone()).expect("fetcher");
+    let connector = config.connector(connector).expect("connector configured");
+    runner::import(config, store, &fetcher, connector, Trigger::Manual).await.expect("run starts")
+}
+
+fn demo_config(database_url: &str) -> Config {
+    let mut config = ikz_hub::configuration::load(&repo_root().join("config/ikz-hub.toml")).expect("demo config");
+    config.database.url = database_url.to_owned();
+    config
+}
+
+fn schools(store: &Store) -> Vec<SchoolRow> {
+    let mut conn = store.connection().expect("connection");
+    school::table.order(school::id).select(SchoolRow::as_select()).load(&mut *conn).expect("schools")
+}
+
+/// Issue 3: the Gifhorn school list imports to its distinct schools; Gymnasium Hankensbüttel is typed and linked;
+/// an untouched file is not read again; the same content re-read creates and updates nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gifhorn_school_list_imports_and_reimports_unchanged() {
+    for database in databases() {
+        let config = demo_config(&database.url);
+        let store = open_store(&config).await.expect("store");
+        let first = import(&config, &store, "schulen-gifhorn").await;
+        assert_eq!(first.status, RunStatus::Succeeded, "{}: {:?}", database.backend, first.error);
+        assert_eq!(first.counts.created, 63, "{}", database.backend);
+        let rows = schools(&store);
+        let hankensbuettel = rows.iter().find(|row| row.id == "NI-66497").expect("NI-66497 stored");
+        assert_eq!(hankensbuettel.name, "Gymnasium Hankensbüttel");
+        assert_eq!(hankensbuettel.school_types, r#"["gymnasium"]"#);
+        assert_eq!(hankensbuettel.traeger_partner.as_deref(), Some("hankensbuettel"));
+
+        let untouched = import(&config, &store, "schulen-gifhorn").await;
+        assert_eq!(untouched.status, RunStatus::Unchanged);
+        assert_eq!((untouched.counts.created, untouched.counts.updated), (0, 0));
+        assert_eq!(schools(&store), rows, "nothing rewritten");
+    }
+}
+
+/// Issue 3: a school removed from a snapshot sheet is tombstoned (kept, marked deleted, modified), and the same
+/// content read again changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_school_removed_from_the_sheet_is_tombstoned() {
+    let sheet = "Schulnummer;Schulname;Schulform;Ort\n66497;Gymnasium Hankensbüttel;Gymnasium;Hankensbüttel\n\
+                 81772;Grundschule Hankensbüttel;GS;Hankensbüttel\n33819;Oberschule Hankensbüttel;Oberschule;Hankensbüttel\n";
+    for database in databases() {
+        let test = TestConfig::new(&database.url, "");
+        test.data_file("schulen.csv", sheet.as_bytes());
+        test.connector(
+            "schulen",
+            "id = \"schulen\"\nkind = \"spreadsheet\"\npartner = \"hankensbuettel\"\nsource = \"schulen.csv\"\n\
+             target = \"school\"\n[columns]\nschool_number = \"Schulnummer\"\nname = \"Schulname\"\n\
+             school_type = \"Schulform\"\ncity = \"Ort\"\n[constants]\nstate = \"NI\"\n",
+        );
+        let config = test.load();
+        let store = open_store(&config).await.expect("store");
+        assert_eq!(import(&config, &store, "schulen").await.counts.created, 3, "{}", database.backend);
+
+        // Same bytes, new modification time: read again, every record unchanged.
+        test.data_file("schulen.csv", sheet.as_bytes());
+        let again = import(&config, &store, "schulen").await;
+        assert_eq!((again.status, again.counts.unchanged, again.counts.updated), (RunStatus::Succeeded, 3, 0));
+
+        let without_oberschule: String =
+            sheet.lines().filter(|line| !line.starts_with("33819")).map(|l| format!("{l}\n")).collect();
+        test.data_file("schulen.csv", without_oberschule.as_bytes());
+        let removed = import(&config, &store, "schulen").await;
+        assert_eq!((removed.status, removed.counts.deleted), (RunStatus::Succeeded, 1), "{:?}", removed.error);
+        let rows = schools(&store);
+        let gone = rows.iter().find(|row| row.id == "NI-33819").expect("the row is kept");
+        assert!(gone.deleted_at.is_some());
+        assert_eq!(Some(gone.modified_at), gone.deleted_at, "modified_since consumers see the deletion");
+        assert!(rows.iter().filter(|row| row.id != "NI-33819").all(|row| row.deleted_at.is_none()));
+    }
+}
+
+/// Issue 5: the demo ALLRIS site is crawled into the store: the seed paper SG/256/19 with its Beratungsfolge, no
+/// staff name anywhere; a second crawl writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allris_demo_site_crawls_into_the_store_and_recrawls_unchanged() {
+    for database in databases() {
+        let config = demo_config(&database.url);
+        let store = open_store(&config).await.expect("store");
+        let first = import(&config, &store, "allris-hankensbuettel").await;
+        assert_eq!(first.status, RunStatus::Succeeded, "{}: {:?}", database.backend, first.error);
+        assert!(first.counts.created > 10, "{:?}", first.counts);
+
+        let mut conn = store.connection().expect("connection");
+        let papers: Vec<PaperRow> = paper::table.select(PaperRow::as_select()).load(&mut *conn).expect("papers");
+        let seed = papers.iter().find(|p| p.reference.as_deref() == Some("SG/256/19")).expect("SG/256/19 stored");
+        assert_eq!(
+            seed.subject,
+            "Interkommunale Zusammenarbeit im Bereich Digitalisierung und Medienentwicklungsplanung"
+        );
+        assert_eq!(seed.lead_department.as_deref(), Some("Bürgerservice"));
+        assert_eq!(seed.financial_impact_annual_cents, Some(1_000_000));
+        assert!(seed.sachverhalt.as_deref().unwrap_or("").contains("245.341 €"));
+        let mut stations: Vec<ConsultationRow> = consultation::table
+            .filter(consultation::paper_id.eq(&seed.id))
+            .select(ConsultationRow::as_select())
+            .load(&mut *conn)
+            .expect("consultations");
+        stations.sort_by_key(|row| row.position);
+        let summary: Vec<(Option<&str>, Option<chrono::NaiveDate>, &str)> =
+            stations.iter().map(|s| (s.role.as_deref(), s.date, s.result.as_str())).collect();
+        let date = |d| chrono::NaiveDate::from_ymd_opt(2019, 12, d);
+        assert_eq!(
+            summary,
+            [
+                (Some("Vorberatung"), chrono::NaiveDate::from_ymd_opt(2019, 11, 27), "adopted"),
+                (Some("Vorberatung"), None, "pending"),
+                (Some("Entscheidung"), date(11), "adopted"),
+            ]
+        );
+        let everything = serde_json::to_string(&(&papers, &stations)).expect("json");
+        assert!(!everything.contains("Dammann"), "a staff name was stored");
+        drop(conn);
+
+        let digest = store.data_digest().expect("digest");
+        let second = import(&config, &store, "allris-hankensbuettel").await;
+        assert_eq!((second.counts.created, second.counts.updated), (0, 0), "{:?}", second.counts);
+        let mut conn = store.connection().expect("connection");
+        let after: Vec<PaperRow> = paper::table.select(PaperRow::as_select()).load(&mut *conn).expect("papers");
+        let unchanged = |rows: &[PaperRow]| {
+            rows.iter().map(|p| (p.id.clone(), p.modified_at, p.content_hash.clone())).collect::<Vec<_>>()
+        };
+        assert_eq!(unchanged(&after), unchanged(&papers), "a re-crawl rewrites nothing");
+        assert_ne!(digest, "", "digest computed");
+    }
+}
+
+/// Issue 4: an OParl endpoint whose page 3 answers 500 for good fails the run after the retries, and every table
+/// stays as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oparl_run_with_a_permanently_failing_page_changes_nothing() {
+    for database in databases() {
+        let server = TestServer::start().await.expect("fixture server");
+        let base = server.base();
+        let body = serde_json::json!({
+            "id": format!("{base}/oparl/body/1"), "type": "https://schema.oparl.org/1.1/Body",
+            "name": "Samtgemeinde Hankensbüttel", "paper": format!("{base}/oparl/body/1/paper")
+        });
+        server.route("/oparl/body/1", Response::json(body.to_string()));
+        let pages = paper_pages(&base, "/oparl/body/1/paper", 125, 25);
+        for (index, (path, page)) in pages.iter().enumerate() {
+            if index == 0 {
+                server.route("/oparl/body/1/paper", Response::json(page.clone()));
+            }
+            server.route(path, Response::json(page.clone()));
+        }
+        let test = TestConfig::new(&database.url, "");
+        test.connector(
+            "ratsinfo",
+            &format!(
+                "id = \"ratsinfo\"\nkind = \"oparl\"\npartner = \"hankensbuettel\"\nsource = \"{base}/oparl/body/1\"\n\
+                 lists = [\"paper\"]\nincremental = false\n"
+            ),
+        );
+        let config = test.load();
+        let store = open_store(&config).await.expect("store");
+        let first = import(&config, &store, "ratsinfo").await;
+        assert_eq!(first.status, RunStatus::Succeeded, "{}: {:?}", database.backend, first.error);
+        let mut conn = store.connection().expect("connection");
+        let stored: i64 = paper::table.count().get_result(&mut *conn).expect("count");
+        assert_eq!(stored, 125);
+        drop(conn);
+
+        let digest = store.data_digest().expect("digest");
+        server.fail(&pages[2].0, 500, u32::MAX);
+        let failed = import(&config, &store, "ratsinfo").await;
+        assert_eq!(failed.status, RunStatus::Failed);
+        assert!(failed.error.as_deref().unwrap_or("").contains("500"), "{:?}", failed.error);
+        assert_eq!(store.data_digest().expect("digest"), digest, "{}: a failed run changes nothing", database.backend);
+    }
+}
