@@ -134,3 +134,70 @@ fn parse_page_prints_the_seed_paper() {
     let missing = Command::new(env!("CARGO_BIN_EXE_ikz-hub")).args(["parse-page", "/nonexistent/vo020.html"]).output();
     assert_eq!(missing.expect("run").status.code(), Some(1));
 }
+
+/// A plain HTTP/1.1 GET over loopback, returning the status code and body.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5))).ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    Some((status, body))
+}
+
+/// Stops the server process when the test ends, however it ends.
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `ikz-hub serve` as a service manager starts it: the database from `IKZ_DATABASE_URL`, the address from
+/// `IKZ_BIND`. It behaves the same on SQLite (creating the file) and PostgreSQL.
+#[test]
+fn serve_runs_on_sqlite_and_on_a_postgres_url() {
+    let sqlite_dir = tempfile::tempdir().expect("folder");
+    let sqlite_file = sqlite_dir.path().join("nested/ikz-hub.db");
+    let mut urls = vec![("sqlite", format!("sqlite://{}", sqlite_file.display()), None)];
+    if let Some(database) = ikz_store::testing::postgres() {
+        urls.push(("postgres", database.url.clone(), Some(database)));
+    }
+    for (backend, url, _database) in urls {
+        let config = TestConfig::new("sqlite://overridden-by-IKZ_DATABASE_URL.db");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let child = Command::new(env!("CARGO_BIN_EXE_ikz-hub"))
+            .arg("--config")
+            .arg(config.path())
+            .arg("serve")
+            .env("IKZ_DATABASE_URL", &url)
+            .env("IKZ_BIND", format!("127.0.0.1:{port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start serve");
+        let _server = Server(child);
+        let mut ready = None;
+        for _ in 0..200 {
+            ready = http_get(port, "/readyz").filter(|(status, _)| *status == 200);
+            if ready.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let (_, body) = ready.unwrap_or_else(|| panic!("{backend}: /readyz never answered 200"));
+        assert!(body.contains(&format!("\"database\":\"{backend}\"")), "{body}");
+        assert_eq!(http_get(port, "/healthz").map(|(status, _)| status), Some(200));
+        let (status, partners) = http_get(port, "/api/v1/partners").expect("partners");
+        assert_eq!(status, 200);
+        assert!(partners.contains("\"id\":\"gifhorn\""), "{partners}");
+        if backend == "sqlite" {
+            assert!(sqlite_file.exists(), "serve creates the SQLite file and its folder");
+        }
+    }
+}
