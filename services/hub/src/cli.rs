@@ -76,7 +76,7 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> ExitCode {
-    telemetry::init(cli.log_format);
+    telemetry::init(cli.log_format, matches!(cli.command, Command::Import { .. }));
     if let Command::ParsePage { location } = &cli.command {
         return parse_page(location).await;
     }

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod configuration;
+pub mod progress;
 pub mod runner;
 pub mod schedule;
 pub mod startup;

@@ -1,6 +1,13 @@
 //! Logs through tracing: human-readable by default, JSON lines with `--log-format json`. `RUST_LOG` filters.
 
-use tracing_subscriber::EnvFilter;
+use std::io::IsTerminal;
+
+use tracing_subscriber::filter::{EnvFilter, LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::Layer;
+
+use crate::progress::{ProgressLayer, TARGET as PROGRESS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -8,13 +15,22 @@ pub enum LogFormat {
     Json,
 }
 
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let result = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+/// Installs the log output; with `progress_bar` (and stderr a terminal) connector progress shows as a bar instead of
+/// log lines.
+pub fn init(format: LogFormat, progress_bar: bool) {
+    let progress_bar = progress_bar && format == LogFormat::Text && std::io::stderr().is_terminal();
+    let mut filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn"));
+    if progress_bar {
+        if let Ok(directive) = format!("{PROGRESS}=off").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    let logs = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed(),
     };
+    let bar = progress_bar
+        .then(|| ProgressLayer::default().with_filter(Targets::new().with_target(PROGRESS, LevelFilter::DEBUG)));
     // A second init (tests building several apps) keeps the first subscriber.
-    drop(result);
+    let _ = tracing_subscriber::registry().with(logs.with_filter(filter)).with(bar).try_init();
 }
