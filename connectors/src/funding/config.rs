@@ -253,7 +253,9 @@ fn default_max_pages() -> u32 {
 fn alternatives(value: &toml::Value) -> Option<Vec<String>> {
     let texts: Vec<String> = match value {
         toml::Value::String(text) => vec![text.clone()],
-        toml::Value::Array(items) => items.iter().map(|item| item.as_str().map(str::to_owned)).collect::<Option<_>>()?,
+        toml::Value::Array(items) => {
+            items.iter().map(|item| item.as_str().map(str::to_owned)).collect::<Option<_>>()?
+        }
         _ => return None,
     };
     (!texts.is_empty() && texts.iter().all(|text| !text.trim().is_empty())).then_some(texts)
@@ -267,6 +269,9 @@ pub fn parse(table: &toml::Table, source: &Source, base_dir: &Path) -> Result<Co
 
     let format_name = match settings.format.as_deref() {
         Some(name) => name.trim().to_ascii_lowercase(),
+        // The format-specific keys tell it, then the source's name.
+        None if settings.record_path.is_some() => "xml".to_owned(),
+        None if settings.records.is_some() || settings.paging.is_some() => "json".to_owned(),
         None => {
             let name = source.describe().to_ascii_lowercase();
             let name = name.split(['?', '#']).next().unwrap_or_default().to_owned();
@@ -292,8 +297,7 @@ pub fn parse(table: &toml::Table, source: &Source, base_dir: &Path) -> Result<Co
     let format = match format_name.as_str() {
         "xml" => {
             let path = settings.record_path.as_deref().unwrap_or_default();
-            let record_path: Vec<String> =
-                path.split('/').filter(|part| !part.is_empty()).map(str::to_owned).collect();
+            let record_path: Vec<String> = path.split('/').filter(|part| !part.is_empty()).map(str::to_owned).collect();
             if record_path.is_empty() || record_path.iter().any(|part| part.starts_with('@') || part == "*") {
                 errors.push(FieldError::new(
                     "record_path",
@@ -367,11 +371,17 @@ pub fn parse(table: &toml::Table, source: &Source, base_dir: &Path) -> Result<Co
             };
             // A configured binary format is still checked against the bytes: a `.xls` link often serves XLSX.
             let format = if format == TableFormat::Csv { Some(format) } else { None };
-            Some(Format::Table { format, sheet, header_row: settings.header_row, csv: CsvOptions { delimiter, encoding } })
+            Some(Format::Table {
+                format,
+                sheet,
+                header_row: settings.header_row,
+                csv: CsvOptions { delimiter, encoding },
+            })
         }
         "" => None,
         other => {
-            errors.push(FieldError::new("format", format!("unknown format `{other}` (xml, json, csv, xlsx, xls, ods)")));
+            errors
+                .push(FieldError::new("format", format!("unknown format `{other}` (xml, json, csv, xlsx, xls, ods)")));
             None
         }
     };

@@ -17,9 +17,7 @@ use serde::Deserialize;
 use super::{parse_in_background, read_source, settings_hash, unchanged, Batcher, FundingError, Output, Summary};
 use crate::connector::{Connector, ConnectorError, Rejection, RunContext, RunOutcome, Source};
 use crate::de;
-use crate::model::{
-    Ags, ApplicationStatus, EntityKind, FundingApplication, FundingProgram, Origin, Partner, Record,
-};
+use crate::model::{Ags, ApplicationStatus, EntityKind, FundingApplication, FundingProgram, Origin, Partner, Record};
 use crate::registry::{BuildResult, ConnectorSpec};
 use crate::settings::{parse_settings, FieldError};
 use crate::spreadsheet::coerce::clean_text;
@@ -126,7 +124,8 @@ impl Connector for FoerderkatalogConnector {
 
     async fn run(&self, mut ctx: RunContext<'_>) -> Result<RunOutcome, ConnectorError> {
         let location = self.source.describe();
-        let Some((bytes, watermark)) = read_source(ctx.fetcher, ctx.watermark.as_deref(), &self.source, &self.settings_hash).await?
+        let Some((bytes, watermark)) =
+            read_source(ctx.fetcher, ctx.watermark.as_deref(), &self.source, &self.settings_hash).await?
         else {
             return Ok(unchanged(ctx.watermark.clone(), &location));
         };
@@ -208,7 +207,8 @@ impl Header {
             if *column == Column::Executing {
                 executing_seen = true;
             }
-            let address = matches!(column, Column::Ags | Column::City | Column::Place | Column::State | Column::Postcode);
+            let address =
+                matches!(column, Column::Ags | Column::City | Column::Place | Column::State | Column::Postcode);
             // Read by position: the second address block (after "Ausführende Stelle") is the executing body's.
             if address && executing_seen {
                 continue;
@@ -335,11 +335,14 @@ pub fn parse(
             // A second header (exports appended to each other) is skipped like the first.
             if header.is_none() {
                 let resolved = Header::resolve(&cells);
-                let missing: Vec<&str> = [(Column::Recipient, "Förderempfänger /Auftragnehmer"), (Column::Amount, "Förder- / Auftragssumme (Anteil des Bundes) in EUR")]
-                    .iter()
-                    .filter(|(column, _)| !resolved.columns.contains_key(column))
-                    .map(|(_, name)| *name)
-                    .collect();
+                let missing: Vec<&str> = [
+                    (Column::Recipient, "Förderempfänger /Auftragnehmer"),
+                    (Column::Amount, "Förder- / Auftragssumme (Anteil des Bundes) in EUR"),
+                ]
+                .iter()
+                .filter(|(column, _)| !resolved.columns.contains_key(column))
+                .map(|(_, name)| *name)
+                .collect();
                 if !missing.is_empty() {
                     return Err(FundingError::Parse {
                         location: format!("{file}, line {line}"),

@@ -115,7 +115,11 @@ fn raw_of(config: &Config, item: &Json, location: String) -> Raw {
         let Some(Json::Array(entries)) = item.pointer(path) else { continue };
         for (index, entry) in entries.iter().enumerate() {
             raw.disbursements.push(RawDisbursement {
-                date: spec.date.as_deref().and_then(|pointers| first(entry, pointers)).and_then(|(c, _)| c.into_iter().next()),
+                date: spec
+                    .date
+                    .as_deref()
+                    .and_then(|pointers| first(entry, pointers))
+                    .and_then(|(c, _)| c.into_iter().next()),
                 amount: first(entry, &spec.amount).and_then(|(cells, _)| cells.into_iter().next()),
                 place: format!("field {path}/{index}"),
             });
@@ -185,10 +189,9 @@ pub async fn run(
             };
             let mut batcher = Batcher::resume(config.batch_size, &mut out, std::mem::take(&mut state));
             let page = read_page(&mapping, &body.bytes, &location, &mut batcher);
-            state = batcher.suspend().map_err(|error| ConnectorError::Parse {
-                location: location.clone(),
-                message: error.to_string(),
-            })?;
+            state = batcher
+                .suspend()
+                .map_err(|error| ConnectorError::Parse { location: location.clone(), message: error.to_string() })?;
             page
         };
         for event in events {
@@ -247,10 +250,9 @@ pub async fn run(
             events.push(event);
             Ok(())
         };
-        Batcher::resume(config.batch_size, &mut out, state).finish().map_err(|error| ConnectorError::Parse {
-            location: source.describe(),
-            message: error.to_string(),
-        })?
+        Batcher::resume(config.batch_size, &mut out, state)
+            .finish()
+            .map_err(|error| ConnectorError::Parse { location: source.describe(), message: error.to_string() })?
     };
     for event in events {
         if let Event::Records(batch) = event {

@@ -39,7 +39,12 @@ pub struct Raw {
 
 impl Raw {
     pub fn new(location: String) -> Self {
-        Raw { location, values: vec![Vec::new(); Field::COUNT], places: vec![None; Field::COUNT], disbursements: vec![] }
+        Raw {
+            location,
+            values: vec![Vec::new(); Field::COUNT],
+            places: vec![None; Field::COUNT],
+            disbursements: vec![],
+        }
     }
 
     fn first(&self, field: Field) -> Option<&Cell> {
@@ -71,7 +76,12 @@ pub struct Mapping<'a> {
 
 impl Mapping<'_> {
     fn problem(&self, raw: &Raw, field: Field, value: Option<String>, message: impl Into<String>) -> Problem {
-        Problem { field: field.name().to_owned(), value, message: message.into(), place: raw.places[field.index()].clone() }
+        Problem {
+            field: field.name().to_owned(),
+            value,
+            message: message.into(),
+            place: raw.places[field.index()].clone(),
+        }
     }
 
     fn text(&self, raw: &Raw, field: Field) -> Option<String> {
@@ -282,7 +292,9 @@ impl Mapping<'_> {
             };
             match (date, amount) {
                 (_, Some(amount)) => disbursements.push(Disbursement { date, amount }),
-                (Some(_), None) => return Err(problem("amount", None, "a disbursement with a date needs an amount".into())),
+                (Some(_), None) => {
+                    return Err(problem("amount", None, "a disbursement with a date needs an amount".into()))
+                }
                 (None, None) => {}
             }
         }
@@ -353,7 +365,9 @@ pub fn amount(cell: &Cell) -> Result<Option<Cents>, String> {
     match cell {
         Cell::Empty => Ok(None),
         // Rounded to the cent: 0.1 + 0.2 style float noise must not cost a cent.
-        Cell::Number(euros) if euros.is_finite() && euros.abs() < 1e13 => Ok(Some(Cents((euros * 100.0).round() as i64))),
+        Cell::Number(euros) if euros.is_finite() && euros.abs() < 1e13 => {
+            Ok(Some(Cents((euros * 100.0).round() as i64)))
+        }
         Cell::Number(euros) => Err(format!("`{euros}` is not an amount of money")),
         Cell::Integer(euros) => {
             euros.checked_mul(100).map(|cents| Some(Cents(cents))).ok_or_else(|| format!("`{euros}` is too large"))
@@ -406,7 +420,9 @@ pub fn status_from_text(text: &str) -> Option<ApplicationStatus> {
 /// The status the amounts imply when the source has no status column.
 fn derived_status(requested: Option<Cents>, approved: Option<Cents>, disbursed: Option<Cents>) -> ApplicationStatus {
     match (requested, approved, disbursed) {
-        (_, Some(approved), Some(disbursed)) if disbursed.0 > 0 && disbursed >= approved => ApplicationStatus::Disbursed,
+        (_, Some(approved), Some(disbursed)) if disbursed.0 > 0 && disbursed >= approved => {
+            ApplicationStatus::Disbursed
+        }
         (_, _, Some(disbursed)) if disbursed.0 > 0 => ApplicationStatus::PartiallyDisbursed,
         (_, Some(_), _) => ApplicationStatus::Approved,
         (Some(_), None, _) => ApplicationStatus::Submitted,

@@ -265,7 +265,9 @@ where
         return Err(error.into());
     }
     parsed.map_err(|error| match error {
-        FundingError::Parse { location: at, message } if !at.is_empty() => ConnectorError::Parse { location: at, message },
+        FundingError::Parse { location: at, message } if !at.is_empty() => {
+            ConnectorError::Parse { location: at, message }
+        }
         other => ConnectorError::Parse { location: location.to_owned(), message: other.to_string() },
     })
 }
@@ -313,7 +315,8 @@ impl Connector for FundingConnector {
             let summary = json::run(&self.config, &self.source, programs.as_deref(), &mut ctx).await?;
             return Ok(outcome(&location, summary, None));
         }
-        let Some((bytes, watermark)) = read_source(ctx.fetcher, ctx.watermark.as_deref(), &self.source, &self.settings_hash).await?
+        let Some((bytes, watermark)) =
+            read_source(ctx.fetcher, ctx.watermark.as_deref(), &self.source, &self.settings_hash).await?
         else {
             return Ok(unchanged(ctx.watermark.clone(), &location));
         };

@@ -45,8 +45,15 @@ impl ProgramInfo {
             let code = code.to_lowercase();
             code == stripped || code == first_word
         });
+        // A name as written, or its start ("Sofortausstattungsprogramm" for "Sofortausstattungsprogramm: mobile …").
         let by_name = || {
-            self.names.iter().find(|(_, name)| name.to_lowercase() == lower).map(|(code, _)| code)
+            self.names
+                .iter()
+                .find(|(_, name)| {
+                    let name = name.to_lowercase();
+                    name == lower || (lower.chars().count() >= 6 && name.starts_with(&lower))
+                })
+                .map(|(code, _)| code)
         };
         match by_code.or_else(by_name) {
             Some(code) => Ok(Some(code.clone())),

@@ -32,7 +32,10 @@ struct Handler<'m, 'b, 'o> {
 }
 
 fn find_column(headers: &[String], alternatives: &[String]) -> Option<usize> {
-    alternatives.iter().map(|name| header_key(name)).find_map(|wanted| headers.iter().position(|found| *found == wanted))
+    alternatives
+        .iter()
+        .map(|name| header_key(name))
+        .find_map(|wanted| headers.iter().position(|found| *found == wanted))
 }
 
 impl Handler<'_, '_, '_> {

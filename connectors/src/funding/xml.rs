@@ -297,10 +297,16 @@ mod tests {
 
     #[test]
     fn encodings_from_the_declaration() {
-        assert_eq!(declared_encoding(b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><a/>"), Ok(encoding_rs::WINDOWS_1252));
+        assert_eq!(
+            declared_encoding(b"<?xml version=\"1.0\" encoding=\"windows-1252\"?><a/>"),
+            Ok(encoding_rs::WINDOWS_1252)
+        );
         assert_eq!(declared_encoding(b"<?xml version='1.0' encoding = 'ISO-8859-15' ?>"), Ok(encoding_rs::ISO_8859_15));
         assert_eq!(declared_encoding(b"<?xml version=\"1.0\"?><a/>"), Ok(encoding_rs::UTF_8));
-        assert_eq!(declared_encoding(b"\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"latin1\"?>"), Ok(encoding_rs::UTF_8));
+        assert_eq!(
+            declared_encoding(b"\xEF\xBB\xBF<?xml version=\"1.0\" encoding=\"latin1\"?>"),
+            Ok(encoding_rs::UTF_8)
+        );
         assert!(declared_encoding(b"<?xml version=\"1.0\" encoding=\"klingon\"?>").is_err());
     }
 }
