@@ -13,6 +13,7 @@ pub mod allris;
 pub mod connector;
 pub mod de;
 pub mod fetch;
+pub mod funding;
 pub mod model;
 pub mod oparl;
 pub mod records;

@@ -39,6 +39,16 @@ static KINDS: &[Kind] = &[
     },
     Kind { name: "allris", description: "ALLRIS classic and ALLRIS 4 council web pages", build: crate::allris::build },
     Kind { name: "oparl", description: "an OParl 1.0/1.1 endpoint (System or Body URL)", build: crate::oparl::build },
+    Kind {
+        name: "funding",
+        description: "funding programs, budgets or applications from XML, JSON, CSV or XLSX with a field mapping",
+        build: crate::funding::build,
+    },
+    Kind {
+        name: "foerderkatalog",
+        description: "the federal Förderkatalog CSV export: grants to partners as funding applications",
+        build: crate::funding::foerderkatalog::build,
+    },
 ];
 
 /// Every registered kind.

@@ -4,6 +4,8 @@
 //! share of a budget per school; Maßnahme = measure (DigitalPakt NI: 2.1 … 2.8); Bewilligung = approval; Auszahlung
 //! = disbursement.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +30,10 @@ pub struct FundingProgram {
     pub deadlines: Vec<Deadline>,
     /// Valid measure codes ("2.1" …); empty means any.
     pub measures: Vec<String>,
+    /// A readable name per measure code ("2.1" → "Aufbau oder Verbesserung der digitalen Vernetzung"); codes without
+    /// a name are allowed.
+    #[serde(default)]
+    pub measure_names: BTreeMap<String, String>,
 }
 
 /// Money reserved for a Schulträger (optionally for one school: Sockelbetrag) in a program.

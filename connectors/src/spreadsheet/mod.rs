@@ -88,7 +88,7 @@ pub fn build(spec: &ConnectorSpec<'_>) -> BuildResult {
 }
 
 /// The file name for reject locations: `schulen-gifhorn.xlsx`, or the URL's last path segment.
-fn file_label(source: &Source) -> String {
+pub(crate) fn file_label(source: &Source) -> String {
     match source {
         Source::File(path) => {
             path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_else(|| source.describe())
