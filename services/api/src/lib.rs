@@ -4,6 +4,9 @@
 //! `{"data": [...], "links": {"next": …}, "meta": {...}}`, errors as RFC 9457 `application/problem+json`.
 //! Handlers run store calls in `web::block`, never on the async threads.
 
+pub mod format;
+pub mod list;
+pub mod openapi;
 pub mod problem;
 mod routes;
 
@@ -16,6 +19,54 @@ pub use problem::Problem;
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Store,
+}
+
+/// A list route under its three names: `/x`, `/x.csv`, `/x.xlsx` (the handler reads the suffix).
+fn list_route<F, Args>(scope: actix_web::Scope, path: &str, handler: F) -> actix_web::Scope
+where
+    F: actix_web::Handler<Args> + Clone,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    scope
+        .route(path, web::get().to(handler.clone()))
+        .route(&format!("{path}.csv"), web::get().to(handler.clone()))
+        .route(&format!("{path}.xlsx"), web::get().to(handler))
+}
+
+/// Every `/api/v1` route. (Exact paths such as `/schools.csv` are registered before `/schools/{id}`.)
+fn api_v1() -> actix_web::Scope {
+    use routes::resources as r;
+    let mut scope = web::scope("/api/v1")
+        .route("/partners", web::get().to(routes::partners::list))
+        .route("/import-runs", web::get().to(routes::runs::list))
+        .route("/import-runs/{id}", web::get().to(routes::runs::get))
+        .route("/funding/summary", web::get().to(r::funding_summary));
+    scope = list_route(scope, "/organizations", r::organizations);
+    scope = list_route(scope, "/meetings", r::meetings);
+    scope = list_route(scope, "/agenda-items", r::agenda_items);
+    scope = list_route(scope, "/papers", r::papers);
+    scope = list_route(scope, "/decisions", r::decisions);
+    scope = list_route(scope, "/files", r::files);
+    scope = list_route(scope, "/schools", r::schools);
+    scope = list_route(scope, "/media-concepts", r::media_concepts);
+    scope = list_route(scope, "/equipment", r::equipment);
+    scope = list_route(scope, "/funding/programs", r::funding_programs);
+    scope = list_route(scope, "/funding/budgets", r::funding_budgets);
+    scope = list_route(scope, "/funding/applications", r::funding_applications);
+    scope
+        .route("/organizations/{id}", web::get().to(r::organization))
+        .route("/meetings/{id}", web::get().to(r::meeting))
+        .route("/agenda-items/{id}", web::get().to(r::agenda_item))
+        .route("/papers/{id}", web::get().to(r::paper))
+        .route("/decisions/{id}", web::get().to(r::decision))
+        .route("/files/{id}", web::get().to(r::file))
+        .route("/schools/{id}", web::get().to(r::school))
+        .route("/media-concepts/{id}", web::get().to(r::media_concept))
+        .route("/equipment/{id}", web::get().to(r::equipment_record))
+        .route("/funding/programs/{id}", web::get().to(r::funding_program))
+        .route("/funding/budgets/{id}", web::get().to(r::funding_budget))
+        .route("/funding/applications/{id}", web::get().to(r::funding_application))
 }
 
 /// Registers every route of the API on an actix app.
@@ -31,12 +82,9 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .route("/healthz", web::get().to(routes::health::healthz))
             .route("/readyz", web::get().to(routes::health::readyz))
-            .service(
-                web::scope("/api/v1")
-                    .route("/partners", web::get().to(routes::partners::list))
-                    .route("/import-runs", web::get().to(routes::runs::list))
-                    .route("/import-runs/{id}", web::get().to(routes::runs::get)),
-            )
+            .service(openapi::swagger_ui())
+            .service(web::redirect("/api/docs", "/api/docs/"))
+            .service(api_v1())
             .default_service(web::to(|| async { Problem::not_found("no such resource") }));
     }
 }

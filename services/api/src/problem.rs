@@ -11,11 +11,22 @@ pub struct Problem {
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
+    /// The query parameter or path segment that was wrong (extension member), for 400s on input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
 }
 
 impl Problem {
     pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
-        Problem { kind: "about:blank", title, status: status.as_u16(), detail: detail.into() }
+        Problem { kind: "about:blank", title, status: status.as_u16(), detail: detail.into(), parameter: None }
+    }
+
+    /// A 400 about one parameter: the detail names it, and so does the `parameter` member.
+    pub fn bad_parameter(parameter: &str, detail: impl std::fmt::Display) -> Self {
+        Problem {
+            parameter: Some(parameter.to_owned()),
+            ..Problem::bad_request(format!("parameter `{parameter}`: {detail}"))
+        }
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
@@ -74,6 +85,8 @@ impl From<ikz_store::StoreError> for Problem {
                 tracing::warn!(%error, "database unavailable");
                 Problem::unavailable("the database is not reachable right now")
             }
+            ikz_store::StoreError::Cursor => Problem::bad_parameter("cursor", "does not fit the sort order"),
+            ikz_store::StoreError::Sort(field) => Problem::bad_parameter("sort", format!("`{field}` is not sortable")),
             other => Problem::internal(other),
         }
     }

@@ -42,6 +42,11 @@ pub enum StoreError {
     Pool(#[from] r2d2::Error),
     #[error("the database task stopped unexpectedly: {0}")]
     Task(String),
+    /// A list cursor whose value does not fit the sort field (the API validates cursors; this is the backstop).
+    #[error("the cursor does not fit the sort field")]
+    Cursor,
+    #[error("`{0}` is not a sort field of this list")]
+    Sort(String),
 }
 
 /// The store: a connection pool plus what it takes to run imports safely on the chosen backend.

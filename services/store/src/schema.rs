@@ -367,3 +367,5 @@ diesel::table! {
 
 diesel::joinable!(rejected_record -> import_run (run_id));
 diesel::allow_tables_to_appear_in_same_query!(import_run, rejected_record);
+// A school's media concepts and equipment filtered by the school's Schulträger (a subquery on school).
+diesel::allow_tables_to_appear_in_same_query!(school, media_concept, equipment);

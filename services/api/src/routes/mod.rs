@@ -1,5 +1,6 @@
 pub mod health;
 pub mod partners;
+pub mod resources;
 pub mod runs;
 
 use serde::Serialize;

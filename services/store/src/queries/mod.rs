@@ -115,3 +115,11 @@ pub fn has_succeeded(conn: &mut DbConnection, connector: &str) -> Result<bool, S
     ))
     .get_result(conn)?)
 }
+
+mod keyset;
+mod resources;
+mod summary;
+
+pub use keyset::{search_terms, FieldKind, Page, SortField, SortValue};
+pub use resources::*;
+pub use summary::*;

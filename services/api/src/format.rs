@@ -1,0 +1,347 @@
+//! Rendering: rows as ordered JSON objects (field order of the row, plus `deleted` and `…_eur`), lists as JSON, CSV
+//! or XLSX, and conditional GET (ETag / If-None-Match → 304, short Cache-Control).
+
+use std::fmt;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::Problem;
+
+/// Responses may be reused for a short while; clients revalidate with the ETag after that.
+const CACHE_CONTROL: &str = "private, max-age=30";
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A JSON object that keeps its field order (the row's declaration order), for JSON, CSV and XLSX alike.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Item(pub Vec<(String, Value)>);
+
+impl Item {
+    /// A row as served: its fields in order; `deleted` after `deleted_at`; money columns `x_cents` followed by
+    /// `x_eur`, the same amount as a decimal EUR string ("245341.00").
+    pub fn from_row<T: Serialize>(row: &T) -> Result<Item, Problem> {
+        let text = serde_json::to_string(row).map_err(Problem::internal)?;
+        let Item(fields) = serde_json::from_str(&text).map_err(Problem::internal)?;
+        Ok(Item::decorate(fields))
+    }
+
+    fn decorate(fields: Vec<(String, Value)>) -> Item {
+        let mut out = Vec::with_capacity(fields.len() + 4);
+        for (key, value) in fields {
+            let extra = if key == "deleted_at" {
+                Some(("deleted".to_owned(), Value::Bool(!value.is_null())))
+            } else {
+                key.strip_suffix("_cents").map(|stem| {
+                    (
+                        format!("{stem}_eur"),
+                        value.as_i64().map(|cents| Value::String(eur(cents))).unwrap_or(Value::Null),
+                    )
+                })
+            };
+            out.push((key, value));
+            out.extend(extra);
+        }
+        Item(out)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.0.iter().find(|(name, _)| name == key).map(|(_, value)| value)
+    }
+
+    pub fn insert(&mut self, key: &str, value: Value) {
+        self.0.push((key.to_owned(), value));
+    }
+}
+
+/// Integer cents as a decimal EUR string: 24534100 → "245341.00".
+pub fn eur(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let abs = cents.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+impl Serialize for Item {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Ordered;
+        impl<'de> Visitor<'de> for Ordered {
+            type Value = Item;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+                let mut fields = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, Value>()? {
+                    fields.push((key, value));
+                }
+                Ok(Item(fields))
+            }
+        }
+        deserializer.deserialize_map(Ordered)
+    }
+}
+
+/// How a list is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+impl Format {
+    /// `.csv` / `.xlsx` at the end of the path win; otherwise the Accept header; JSON by default.
+    pub fn of(request: &HttpRequest) -> Format {
+        let path = request.path();
+        if path.ends_with(".csv") {
+            return Format::Csv;
+        }
+        if path.ends_with(".xlsx") {
+            return Format::Xlsx;
+        }
+        let accept = request.headers().get(header::ACCEPT).and_then(|value| value.to_str().ok()).unwrap_or("");
+        let accept = accept.to_ascii_lowercase();
+        if accept.contains("application/json") || accept.is_empty() {
+            Format::Json
+        } else if accept.contains("text/csv") {
+            Format::Csv
+        } else if accept.contains(XLSX_TYPE) {
+            Format::Xlsx
+        } else {
+            Format::Json
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// A strong ETag over the served content (the JSON form of it plus the format).
+fn etag(format: Format, json: &[u8]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(format.tag());
+    hasher.update(json);
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Does If-None-Match name `tag` (or `*`)? Weak comparison, as RFC 9110 asks for If-None-Match.
+fn not_modified(request: &HttpRequest, tag: &str) -> bool {
+    let Some(header) = request.headers().get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) else {
+        return false;
+    };
+    header.split(',').map(str::trim).any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == tag)
+}
+
+/// 304 when the client has this version, else `build()` with ETag and Cache-Control.
+fn conditional(
+    request: &HttpRequest,
+    format: Format,
+    json: &[u8],
+    build: impl FnOnce() -> Result<HttpResponse, Problem>,
+) -> Result<HttpResponse, Problem> {
+    let tag = etag(format, json);
+    if not_modified(request, &tag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
+            .finish());
+    }
+    let mut response = build()?;
+    let headers = response.headers_mut();
+    if let Ok(value) = header::HeaderValue::from_str(&tag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static(CACHE_CONTROL));
+    headers.insert(header::VARY, header::HeaderValue::from_static("Accept"));
+    Ok(response)
+}
+
+/// One record (or any JSON document) as `{"data": …}`.
+pub fn document(request: &HttpRequest, data: impl Serialize) -> Result<HttpResponse, Problem> {
+    let body = serde_json::to_vec(&serde_json::json!({ "data": data })).map_err(Problem::internal)?;
+    conditional(request, Format::Json, &body.clone(), move || {
+        Ok(HttpResponse::Ok().content_type("application/json").body(body))
+    })
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    data: &'a [Item],
+    links: Links<'a>,
+    meta: &'a Value,
+}
+
+#[derive(Serialize)]
+struct Links<'a> {
+    next: Option<&'a str>,
+}
+
+/// A list page in the requested format. CSV and XLSX carry the next page in a `Link: <…>; rel="next"` header.
+pub fn list(
+    request: &HttpRequest,
+    format: Format,
+    name: &str,
+    items: &[Item],
+    next: Option<String>,
+    meta: Value,
+) -> Result<HttpResponse, Problem> {
+    let json = serde_json::to_vec(&Envelope { data: items, links: Links { next: next.as_deref() }, meta: &meta })
+        .map_err(Problem::internal)?;
+    conditional(request, format, &json.clone(), || {
+        let mut response = match format {
+            Format::Json => HttpResponse::Ok().content_type("application/json").body(json),
+            Format::Csv => HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
+                .body(csv(items)?),
+            Format::Xlsx => HttpResponse::Ok()
+                .content_type(XLSX_TYPE)
+                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.xlsx\"")))
+                .body(xlsx(name, items)?),
+        };
+        if let (Some(next), Format::Csv | Format::Xlsx) = (&next, format) {
+            if let Ok(value) = header::HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")) {
+                response.headers_mut().insert(header::LINK, value);
+            }
+        }
+        Ok(response)
+    })
+}
+
+/// The column names of a list: the first row's fields (every row of a list has the same ones).
+fn columns(items: &[Item]) -> Vec<String> {
+    items.first().map(|item| item.0.iter().map(|(key, _)| key.clone()).collect()).unwrap_or_default()
+}
+
+/// A cell as text: arrays joined with ", ", objects as JSON, null empty; EUR amounts with a decimal comma for
+/// German Excel.
+fn cell_text(key: &str, value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(text) if key.ends_with("_eur") => text.replace('.', ","),
+        Value::String(text) => text.clone(),
+        Value::Array(values) => values
+            .iter()
+            .map(|value| match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// `;`-separated, UTF-8 with BOM (German Excel opens it as UTF-8), header row first.
+fn csv(items: &[Item]) -> Result<Vec<u8>, Problem> {
+    let mut buffer = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut writer = ::csv::WriterBuilder::new().delimiter(b';').from_writer(&mut buffer);
+        let columns = columns(items);
+        writer.write_record(&columns).map_err(Problem::internal)?;
+        for item in items {
+            let row: Vec<String> = columns
+                .iter()
+                .map(|column| item.get(column).map(|value| cell_text(column, value)).unwrap_or_default())
+                .collect();
+            writer.write_record(&row).map_err(Problem::internal)?;
+        }
+        writer.flush().map_err(Problem::internal)?;
+    }
+    Ok(buffer)
+}
+
+/// One worksheet: a bold header row, numbers as numbers, EUR amounts as numbers with two decimals.
+fn xlsx(name: &str, items: &[Item]) -> Result<Vec<u8>, Problem> {
+    use rust_xlsxwriter::{Format as CellFormat, Workbook};
+    let mut workbook = Workbook::new();
+    let bold = CellFormat::new().set_bold();
+    let money = CellFormat::new().set_num_format("#,##0.00");
+    let sheet = workbook.add_worksheet();
+    let sheet_name: String = name.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(31).collect();
+    sheet.set_name(if sheet_name.is_empty() { "data" } else { &sheet_name }).map_err(Problem::internal)?;
+    let columns = columns(items);
+    for (col, column) in columns.iter().enumerate() {
+        let col = u16::try_from(col).map_err(Problem::internal)?;
+        sheet.write_string_with_format(0, col, column, &bold).map_err(Problem::internal)?;
+    }
+    for (index, item) in items.iter().enumerate() {
+        let row = u32::try_from(index + 1).map_err(Problem::internal)?;
+        for (col, column) in columns.iter().enumerate() {
+            let col = u16::try_from(col).map_err(Problem::internal)?;
+            match item.get(column) {
+                None | Some(Value::Null) => {}
+                Some(Value::Number(number)) => {
+                    sheet.write_number(row, col, number.as_f64().unwrap_or(0.0)).map_err(Problem::internal)?;
+                }
+                Some(Value::String(text)) if column.ends_with("_eur") => match text.parse::<f64>() {
+                    Ok(amount) => {
+                        sheet.write_number_with_format(row, col, amount, &money).map_err(Problem::internal)?;
+                    }
+                    Err(_) => {
+                        sheet.write_string(row, col, text).map_err(Problem::internal)?;
+                    }
+                },
+                Some(Value::Bool(flag)) => {
+                    sheet.write_boolean(row, col, *flag).map_err(Problem::internal)?;
+                }
+                Some(value) => {
+                    // Excel cells hold at most 32,767 characters.
+                    let text: String = cell_text(column, value).chars().take(32_767).collect();
+                    sheet.write_string(row, col, &text).map_err(Problem::internal)?;
+                }
+            }
+        }
+    }
+    workbook.save_to_buffer().map_err(Problem::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn euros_have_two_decimals() {
+        assert_eq!(eur(24534100), "245341.00");
+        assert_eq!(eur(5), "0.05");
+        assert_eq!(eur(-150), "-1.50");
+    }
+
+    #[test]
+    fn rows_keep_their_order_and_gain_deleted_and_eur() {
+        #[derive(Serialize)]
+        struct Row {
+            id: &'static str,
+            deleted_at: Option<&'static str>,
+            amount_cents: i64,
+        }
+        let item = Item::from_row(&Row { id: "x", deleted_at: None, amount_cents: 1234 }).expect("item");
+        let keys: Vec<&str> = item.0.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, ["id", "deleted_at", "deleted", "amount_cents", "amount_eur"]);
+        assert_eq!(item.get("amount_eur"), Some(&Value::String("12.34".into())));
+        let bytes = csv(&[item]).expect("csv");
+        let text = String::from_utf8(bytes).expect("utf-8");
+        assert_eq!(text, "\u{feff}id;deleted_at;deleted;amount_cents;amount_eur\nx;;false;1234;12,34\n");
+    }
+}

@@ -1,0 +1,225 @@
+//! The OpenAPI 3.1 document, built with utoipa's builders from the same list specifications the handlers use
+//! (parameters and sort fields cannot drift from the code), and the vendored Swagger UI.
+
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Required, ResponseBuilder};
+
+use crate::list::{COMMON, MAX_LIMIT};
+use crate::routes::resources::{self as r, ListSpec};
+
+/// Every list: its path, its specification, whether `/{id}` exists, and what the record adds.
+pub fn lists() -> Vec<(&'static str, &'static ListSpec, &'static str)> {
+    vec![
+        ("/organizations", &r::ORGANIZATIONS, "An organization (Gremium)."),
+        ("/meetings", &r::MEETINGS, "A meeting with its `agenda` (agenda items in order) and `files`."),
+        ("/agenda-items", &r::AGENDA_ITEMS, "An agenda item (TOP)."),
+        ("/papers", &r::PAPERS, "A paper with its `consultations`, `files` and `agenda_items`."),
+        ("/decisions", &r::DECISIONS, "A consultation (station of the Beratungsfolge) and its result."),
+        ("/files", &r::FILES, "A file."),
+        ("/schools", &r::SCHOOLS, "A school with `media_concept`, `media_concepts`, `equipment` and `funding`."),
+        ("/media-concepts", &r::MEDIA_CONCEPTS, "A media concept."),
+        ("/equipment", &r::EQUIPMENT, "An equipment count."),
+        ("/funding/programs", &r::FUNDING_PROGRAMS, "A funding program."),
+        ("/funding/budgets", &r::FUNDING_BUDGETS, "A funding budget."),
+        ("/funding/applications", &r::FUNDING_APPLICATIONS, "A funding application."),
+    ]
+}
+
+fn describe(name: &str) -> String {
+    match name {
+        "limit" => format!("Rows per page, 1 to {MAX_LIMIT}; 50 for JSON, {MAX_LIMIT} for CSV/XLSX by default."),
+        "cursor" => "Opaque; take it from `links.next` (or the `Link` header of exports).".into(),
+        "sort" => "A sort field of this list, `-` prefix for descending; default `id` (`modified_at` with \
+                   `modified_since`). Pages are keyset pages: writes between requests neither repeat nor skip rows."
+            .into(),
+        "modified_since" => "RFC 3339 instant or date: rows modified at or after it, tombstones included \
+                             (`\"deleted\": true`). Without it, deleted rows are hidden."
+            .into(),
+        "q" => "Full-text search: every word must occur (as a word prefix or inside a word); case and umlaut \
+                spelling do not matter (ä = ae, ö = oe, ü = ue, ß = ss)."
+            .into(),
+        "partner" => "Partner slug (for schools and their parts: the Schulträger).".into(),
+        "from" | "to" => "Date (YYYY-MM-DD), inclusive.".into(),
+        "school_type" => format!("One of {}.", r::SCHOOL_TYPES.join(", ")),
+        "result" => format!("One of {}.", r::RESULTS.join(", ")),
+        "status" => "Status code (see the entity).".into(),
+        "program" => "Funding program id.".into(),
+        "school" => "School id (`NI-66497`).".into(),
+        other => format!("Filter on `{other}` (exact value)."),
+    }
+}
+
+fn query_parameter(name: &str, kind: Type) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Query)
+        .required(Required::False)
+        .description(Some(describe(name)))
+        .schema(Some(ObjectBuilder::new().schema_type(kind)))
+        .build()
+}
+
+fn problem_response(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/problem+json", ContentBuilder::new().schema(Some(problem_schema())).build())
+        .build()
+}
+
+fn problem_schema() -> utoipa::openapi::schema::Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .description(Some("RFC 9457 problem details; `parameter` names the offending parameter of a 400."))
+        .property("type", ObjectBuilder::new().schema_type(Type::String))
+        .property("title", ObjectBuilder::new().schema_type(Type::String))
+        .property("status", ObjectBuilder::new().schema_type(Type::Integer))
+        .property("detail", ObjectBuilder::new().schema_type(Type::String))
+        .property("parameter", ObjectBuilder::new().schema_type(Type::String))
+        .build()
+}
+
+fn json(description: &str) -> utoipa::openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::Object))).build(),
+        )
+        .build()
+}
+
+fn operation(id: String, tag: &str, summary: String) -> OperationBuilder {
+    OperationBuilder::new()
+        .operation_id(Some(id))
+        .tag(tag)
+        .summary(Some(summary))
+        .response("304", ResponseBuilder::new().description("Not modified (If-None-Match matched the ETag)."))
+        .response("400", problem_response("A parameter is wrong; `parameter` names it."))
+        .response("503", problem_response("The database is not reachable."))
+}
+
+fn get(operation: OperationBuilder) -> PathItem {
+    PathItem::new(HttpMethod::Get, operation.build())
+}
+
+/// The whole document.
+pub fn document() -> OpenApi {
+    let mut paths = PathsBuilder::new();
+    for (path, spec, record) in lists() {
+        let tag = path.trim_start_matches('/').split('/').next().unwrap_or("api");
+        let operation_name = path.trim_start_matches('/').replace(['/', '-'], "_");
+        let sort_names: Vec<&str> = spec.sorts.iter().map(|sort| sort.name).collect();
+        for suffix in ["", ".csv", ".xlsx"] {
+            let mut list = operation(
+                format!("list_{operation_name}{}", suffix.replace('.', "_")),
+                tag,
+                format!(
+                    "List {}{}",
+                    spec.name,
+                    if suffix.is_empty() { String::new() } else { format!(" as {suffix}") }
+                ),
+            )
+            .description(Some(format!(
+                "Envelope `{{data, links: {{next}}, meta}}`. Sortable by: {}. CSV (`;`, UTF-8 with BOM) and XLSX via \
+                 `Accept` or the `.csv`/`.xlsx` suffix. Money: `x_cents` (integer) and `x_eur` (decimal string).",
+                sort_names.join(", ")
+            )))
+            .response(
+                "200",
+                ResponseBuilder::new()
+                    .description("One page.")
+                    .content(
+                        "application/json",
+                        ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::Object))).build(),
+                    )
+                    .content("text/csv", ContentBuilder::new().build())
+                    .content(
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                        ContentBuilder::new().build(),
+                    ),
+            );
+            for name in COMMON.iter().chain(spec.params) {
+                let kind = match *name {
+                    "limit" => Type::Integer,
+                    "cancelled" | "public" | "authoritative" => Type::Boolean,
+                    _ => Type::String,
+                };
+                list = list.parameter(query_parameter(name, kind));
+            }
+            paths = paths.path(format!("/api/v1{path}{suffix}"), get(list));
+        }
+        let one = operation(format!("get_{operation_name}"), tag, format!("One record of {}", spec.name))
+            .description(Some(format!("{record} Deleted records are served with `\"deleted\": true`.")))
+            .parameter(
+                ParameterBuilder::new()
+                    .name("id")
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+            )
+            .response("200", json("`{data: record}`"))
+            .response("404", problem_response("No record with this id."));
+        paths = paths.path(format!("/api/v1{path}/{{id}}"), get(one));
+    }
+    let summary = operation("funding_summary".into(), "funding", "Funding summary of a program".into())
+        .description(Some(
+            "Per Schulträger: budget, requested, approved, disbursed, remaining (= budget − approved), utilisation \
+             % (= approved / budget) and disbursed %, with breakdowns per measure and per school (applications \
+             naming several schools are listed under `school_id: null`, not split). Withdrawn and rejected \
+             applications count in no sum. Amounts in cents plus `_eur` decimal strings.",
+        ))
+        .parameter(
+            ParameterBuilder::new()
+                .name("program")
+                .parameter_in(ParameterIn::Query)
+                .required(Required::True)
+                .description(Some(describe("program")))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        )
+        .response("200", json("`{data: {program, partners, total}}`"))
+        .response("404", problem_response("No such program."));
+    paths = paths.path("/api/v1/funding/summary", get(summary));
+    let partners = operation("list_partners".into(), "partners", "The IKZ partners".into())
+        .parameter(query_parameter("include_deleted", Type::Boolean))
+        .response("200", json("All partners."));
+    paths = paths.path("/api/v1/partners", get(partners));
+    let mut runs = operation("list_import_runs".into(), "import-runs", "Import runs, newest first".into())
+        .response("200", json("One page."));
+    for name in ["connector", "status", "limit", "cursor"] {
+        runs = runs.parameter(query_parameter(name, if name == "limit" { Type::Integer } else { Type::String }));
+    }
+    paths = paths.path("/api/v1/import-runs", get(runs));
+    let run = operation("get_import_run".into(), "import-runs", "One import run with its rejected records".into())
+        .parameter(
+            ParameterBuilder::new()
+                .name("id")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer))),
+        )
+        .response("200", json("`{data: run}`"))
+        .response("404", problem_response("No such run."));
+    paths = paths.path("/api/v1/import-runs/{id}", get(run));
+    for (path, summary) in [("/healthz", "Liveness"), ("/readyz", "Readiness: database answers, schema current")] {
+        let item = OperationBuilder::new()
+            .operation_id(Some(path.trim_start_matches('/')))
+            .tag("health")
+            .summary(Some(summary))
+            .response("200", json("OK"))
+            .response("503", problem_response("Not ready."));
+        paths = paths.path(path, get(item));
+    }
+    OpenApiBuilder::new()
+        .info(InfoBuilder::new().title("ikz-hub API").version(env!("CARGO_PKG_VERSION")).description(Some(
+            "Council records, schools and DigitalPakt funding of the IKZ partners. JSON by default; lists \
+                     also as CSV and XLSX. ETag/If-None-Match on every read.",
+        )))
+        .paths(paths)
+        .build()
+}
+
+/// Swagger UI at `/api/docs/` (assets compiled into the binary) serving the document at `/api/v1/openapi.json`.
+pub fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {
+    utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", document())
+}

@@ -1,0 +1,431 @@
+//! The entity endpoints: one list and one record per entity, and the composite records (a meeting with its agenda,
+//! a paper with its consultations and files, a school with media concepts, equipment and funding).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use ikz_store::queries::{self, Page, SortField};
+use ikz_store::{DbConnection, StoreError};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::format::{self, Format, Item};
+use crate::list::{self, check_id, Params, COMMON, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::{ApiState, Problem};
+
+pub const SCHOOL_TYPES: &[&str] = &[
+    "grundschule",
+    "hauptschule",
+    "realschule",
+    "oberschule",
+    "gymnasium",
+    "gesamtschule",
+    "foerderschule",
+    "berufsbildende_schule",
+    "other",
+];
+pub const MEDIA_CONCEPT_STATUSES: &[&str] = &["none", "in_progress", "submitted", "approved"];
+pub const ORGANIZATION_KINDS: &[&str] = &["council", "committee", "faction", "administration", "other"];
+pub const RESULTS: &[&str] =
+    &["adopted", "adopted_amended", "rejected", "noted", "deferred", "withdrawn", "referred", "pending", "unknown"];
+pub const FILE_OWNERS: &[&str] = &["paper", "meeting", "agenda_item"];
+pub const APPLICATION_STATUSES: &[&str] =
+    &["draft", "submitted", "approved", "partially_disbursed", "disbursed", "rejected", "withdrawn", "unknown"];
+
+/// What a list endpoint is: its name (file names of exports), its own parameters and its sort fields.
+pub struct ListSpec {
+    pub name: &'static str,
+    pub params: &'static [&'static str],
+    pub sorts: &'static [SortField],
+}
+
+type ListQuery<F, R> = fn(&mut DbConnection, &F, &Page) -> Result<Vec<R>, StoreError>;
+
+/// Serves one page of a list: parameters checked, the store queried off the async threads, the next link built
+/// from the last row's sort value and id.
+async fn serve_list<F, R>(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    spec: &'static ListSpec,
+    filter: impl FnOnce(&Params) -> Result<F, Problem>,
+    query: ListQuery<F, R>,
+) -> Result<HttpResponse, Problem>
+where
+    F: Send + 'static,
+    R: Serialize + Send + 'static,
+{
+    let known = [COMMON, spec.params].concat();
+    let params = Params::parse(request.query_string(), &known)?;
+    let format = Format::of(&request);
+    // Exports are for spreadsheets: a full page by default.
+    let default_limit = if format == Format::Json { DEFAULT_LIMIT } else { MAX_LIMIT };
+    let page_request = list::page(&params, spec.sorts, default_limit)?;
+    let filter = filter(&params)?;
+    let store = state.store.clone();
+    let page = page_request.page.clone();
+    let rows = web::block(move || -> Result<Vec<R>, StoreError> {
+        let mut conn = store.connection()?;
+        query(&mut conn, &filter, &page)
+    })
+    .await??;
+    let mut items = rows.iter().map(Item::from_row).collect::<Result<Vec<_>, _>>()?;
+    let limit = page_request.limit;
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        items.last().map(|last| {
+            let value = last.get(page_request.sort.name).cloned().unwrap_or_default();
+            let id = last.get("id").and_then(|id| id.as_str()).unwrap_or_default();
+            let cursor = list::encode_cursor(page_request.sort, page_request.page.descending, value, id);
+            let mut pairs = params.without("cursor");
+            pairs.push(("cursor".into(), cursor));
+            format!("{}?{}", request.path(), serde_urlencoded::to_string(&pairs).unwrap_or_default())
+        })
+    } else {
+        None
+    };
+    let sort = if page_request.page.descending {
+        format!("-{}", page_request.sort.name)
+    } else {
+        page_request.sort.name.to_owned()
+    };
+    let meta = json!({ "count": items.len(), "limit": limit, "sort": sort });
+    format::list(&request, format, spec.name, &items, next, meta)
+}
+
+type GetQuery<R> = fn(&mut DbConnection, &str) -> Result<Option<R>, StoreError>;
+
+/// Serves one record by id (tombstoned ones too, with `"deleted": true`).
+async fn serve_one<R>(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    id: String,
+    what: &'static str,
+    get: GetQuery<R>,
+) -> Result<HttpResponse, Problem>
+where
+    R: Serialize + Send + 'static,
+{
+    check_id(&id)?;
+    let store = state.store.clone();
+    let lookup = id.clone();
+    let row = web::block(move || -> Result<Option<R>, StoreError> {
+        let mut conn = store.connection()?;
+        get(&mut conn, &lookup)
+    })
+    .await??
+    .ok_or_else(|| {
+        Problem::not_found(format!("{what} `{}` does not exist", id.chars().take(80).collect::<String>()))
+    })?;
+    format::document(&request, Item::from_row(&row)?)
+}
+
+/// A list handler and a record handler per entity.
+macro_rules! resource {
+    (
+        $list:ident [$spec:ident], $get:tt: $name:literal, $what:literal,
+        params [$($param:literal),*], $sorts:path, $query:path, $getter:path,
+        |$params:ident| $filter:expr
+    ) => {
+        pub static $spec: ListSpec = ListSpec { name: $name, params: &[$($param),*], sorts: $sorts };
+
+        pub async fn $list(state: web::Data<ApiState>, request: HttpRequest) -> Result<HttpResponse, Problem> {
+            serve_list(state, request, &$spec, |$params: &Params| -> Result<_, Problem> { Ok($filter) }, $query).await
+        }
+
+        resource!(@get $get, $what, $getter);
+    };
+    (@get _, $what:literal, $getter:path) => {};
+    (@get $get:ident, $what:literal, $getter:path) => {
+        pub async fn $get(
+            state: web::Data<ApiState>,
+            request: HttpRequest,
+            path: web::Path<String>,
+        ) -> Result<HttpResponse, Problem> {
+            serve_one(state, request, path.into_inner(), $what, $getter).await
+        }
+    };
+}
+
+resource! {
+    organizations [ORGANIZATIONS], organization: "organizations", "organization",
+    params ["partner", "kind", "q"], queries::ORGANIZATION_SORTS, queries::list_organizations, queries::get_organization,
+    |p| queries::OrganizationFilter {
+        partner: p.text("partner")?,
+        kind: p.one_of("kind", ORGANIZATION_KINDS)?,
+        q: p.search("q")?,
+    }
+}
+
+resource! {
+    meetings [MEETINGS], _: "meetings", "meeting",
+    params ["partner", "organization", "from", "to", "cancelled", "q"],
+    queries::MEETING_SORTS, queries::list_meetings, queries::get_meeting,
+    |p| queries::MeetingFilter {
+        partner: p.text("partner")?,
+        organization: p.text("organization")?,
+        from: p.date("from")?,
+        to: p.date("to")?,
+        cancelled: p.boolean("cancelled")?,
+        q: p.search("q")?,
+    }
+}
+
+resource! {
+    agenda_items [AGENDA_ITEMS], agenda_item: "agenda-items", "agenda item",
+    params ["partner", "meeting", "paper", "public", "q"],
+    queries::AGENDA_ITEM_SORTS, queries::list_agenda_items, queries::get_agenda_item,
+    |p| queries::AgendaItemFilter {
+        partner: p.text("partner")?,
+        meeting: p.text("meeting")?,
+        paper: p.text("paper")?,
+        public: p.boolean("public")?,
+        q: p.search("q")?,
+    }
+}
+
+resource! {
+    papers [PAPERS], _: "papers", "paper",
+    params ["partner", "paper_type", "reference", "from", "to", "q"],
+    queries::PAPER_SORTS, queries::list_papers, queries::get_paper,
+    |p| queries::PaperFilter {
+        partner: p.text("partner")?,
+        paper_type: p.text("paper_type")?,
+        reference: p.text("reference")?,
+        from: p.date("from")?,
+        to: p.date("to")?,
+        q: p.search("q")?,
+    }
+}
+
+resource! {
+    decisions [DECISIONS], decision: "decisions", "decision",
+    params ["partner", "paper", "organization", "meeting", "result", "authoritative", "from", "to", "q"],
+    queries::DECISION_SORTS, queries::list_decisions, queries::get_decision,
+    |p| queries::DecisionFilter {
+        partner: p.text("partner")?,
+        paper: p.text("paper")?,
+        organization: p.text("organization")?,
+        meeting: p.text("meeting")?,
+        result: p.one_of("result", RESULTS)?,
+        authoritative: p.boolean("authoritative")?,
+        from: p.date("from")?,
+        to: p.date("to")?,
+        q: p.search("q")?,
+    }
+}
+
+resource! {
+    files [FILES], file: "files", "file",
+    params ["partner", "owner_kind", "owner", "q"], queries::FILE_SORTS, queries::list_files, queries::get_file,
+    |p| queries::FileFilter {
+        partner: p.text("partner")?,
+        owner_kind: p.one_of("owner_kind", FILE_OWNERS)?,
+        owner: p.text("owner")?,
+        q: p.search("q")?,
+    }
+}
+
+resource! {
+    schools [SCHOOLS], _: "schools", "school",
+    params ["partner", "school_type", "school_number", "postcode", "q"],
+    queries::SCHOOL_SORTS, queries::list_schools, queries::get_school,
+    |p| queries::SchoolFilter {
+        partner: p.text("partner")?,
+        school_type: p.one_of("school_type", SCHOOL_TYPES)?,
+        school_number: p.text("school_number")?,
+        postcode: p.text("postcode")?,
+        q: p.search("q")?,
+    }
+}
+
+resource! {
+    media_concepts [MEDIA_CONCEPTS], media_concept: "media-concepts", "media concept",
+    params ["school", "partner", "status"],
+    queries::MEDIA_CONCEPT_SORTS, queries::list_media_concepts, queries::get_media_concept,
+    |p| queries::SchoolPartFilter {
+        school: p.text("school")?,
+        partner: p.text("partner")?,
+        kind: p.one_of("status", MEDIA_CONCEPT_STATUSES)?,
+    }
+}
+
+resource! {
+    equipment [EQUIPMENT], equipment_record: "equipment", "equipment record",
+    params ["school", "partner", "category"],
+    queries::EQUIPMENT_SORTS, queries::list_equipment, queries::get_equipment,
+    |p| queries::SchoolPartFilter {
+        school: p.text("school")?,
+        partner: p.text("partner")?,
+        kind: p.text("category")?,
+    }
+}
+
+resource! {
+    funding_programs [FUNDING_PROGRAMS], funding_program: "funding-programs", "funding program",
+    params ["q"], queries::FUNDING_PROGRAM_SORTS, queries::list_funding_programs, queries::get_funding_program,
+    |p| queries::ProgramFilter { q: p.search("q")? }
+}
+
+resource! {
+    funding_budgets [FUNDING_BUDGETS], funding_budget: "funding-budgets", "funding budget",
+    params ["program", "partner", "school"],
+    queries::FUNDING_BUDGET_SORTS, queries::list_funding_budgets, queries::get_funding_budget,
+    |p| queries::BudgetFilter {
+        program: p.text("program")?,
+        partner: p.text("partner")?,
+        school: p.text("school")?,
+    }
+}
+
+resource! {
+    funding_applications [FUNDING_APPLICATIONS], funding_application: "funding-applications", "funding application",
+    params ["program", "partner", "school", "status", "measure", "from", "to", "q"],
+    queries::FUNDING_APPLICATION_SORTS, queries::list_funding_applications, queries::get_funding_application,
+    |p| queries::ApplicationFilter {
+        program: p.text("program")?,
+        partner: p.text("partner")?,
+        school: p.text("school")?,
+        status: p.one_of("status", APPLICATION_STATUSES)?,
+        measure: p.text("measure")?,
+        from: p.date("from")?,
+        to: p.date("to")?,
+        q: p.search("q")?,
+    }
+}
+
+fn items<R: Serialize>(rows: &[R]) -> Result<Vec<Item>, Problem> {
+    rows.iter().map(Item::from_row).collect()
+}
+
+fn missing(what: &str, id: &str) -> Problem {
+    Problem::not_found(format!("{what} `{}` does not exist", id.chars().take(80).collect::<String>()))
+}
+
+/// `GET /meetings/{id}`: the meeting with its agenda (each item with its files) and its own files.
+pub async fn meeting(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = path.into_inner();
+    check_id(&id)?;
+    let store = state.store.clone();
+    let lookup = id.clone();
+    let found = web::block(move || -> Result<_, StoreError> {
+        let mut conn = store.connection()?;
+        let Some(meeting) = queries::get_meeting(&mut conn, &lookup)? else { return Ok(None) };
+        let agenda = queries::meeting_agenda(&mut conn, &lookup)?;
+        let files = queries::files_of(&mut conn, &lookup)?;
+        Ok(Some((meeting, agenda, files)))
+    })
+    .await??;
+    let (meeting, agenda, files) = found.ok_or_else(|| missing("meeting", &id))?;
+    let mut item = Item::from_row(&meeting)?;
+    item.insert("agenda", serde_json::to_value(items(&agenda)?).map_err(Problem::internal)?);
+    item.insert("files", serde_json::to_value(items(&files)?).map_err(Problem::internal)?);
+    format::document(&request, item)
+}
+
+/// `GET /papers/{id}`: the paper with its consultations (Beratungsfolge), files and agenda items.
+pub async fn paper(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = path.into_inner();
+    check_id(&id)?;
+    let store = state.store.clone();
+    let lookup = id.clone();
+    let found = web::block(move || -> Result<_, StoreError> {
+        let mut conn = store.connection()?;
+        let Some(paper) = queries::get_paper(&mut conn, &lookup)? else { return Ok(None) };
+        let consultations = queries::paper_consultations(&mut conn, &lookup)?;
+        let files = queries::files_of(&mut conn, &lookup)?;
+        let agenda_items = queries::paper_agenda_items(&mut conn, &lookup)?;
+        Ok(Some((paper, consultations, files, agenda_items)))
+    })
+    .await??;
+    let (paper, consultations, files, agenda_items) = found.ok_or_else(|| missing("paper", &id))?;
+    let mut item = Item::from_row(&paper)?;
+    item.insert("consultations", serde_json::to_value(items(&consultations)?).map_err(Problem::internal)?);
+    item.insert("files", serde_json::to_value(items(&files)?).map_err(Problem::internal)?);
+    item.insert("agenda_items", serde_json::to_value(items(&agenda_items)?).map_err(Problem::internal)?);
+    format::document(&request, item)
+}
+
+/// `GET /schools/{id}`: the school with its media concept(s), equipment and funding (budgets and applications).
+pub async fn school(
+    state: web::Data<ApiState>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let id = path.into_inner();
+    check_id(&id)?;
+    let store = state.store.clone();
+    let lookup = id.clone();
+    let found = web::block(move || -> Result<_, StoreError> {
+        let mut conn = store.connection()?;
+        let Some(school) = queries::get_school(&mut conn, &lookup)? else { return Ok(None) };
+        Ok(Some((school, queries::school_parts(&mut conn, &lookup)?)))
+    })
+    .await??;
+    let (school, parts) = found.ok_or_else(|| missing("school", &id))?;
+    let mut item = Item::from_row(&school)?;
+    let media_concepts = items(&parts.media_concepts)?;
+    // The current concept: the newest by approval/submission/start (most schools have one).
+    let current = parts
+        .media_concepts
+        .iter()
+        .max_by_key(|concept| (concept.approved_on, concept.submitted_on, concept.started_on, concept.id.clone()))
+        .map(Item::from_row)
+        .transpose()?;
+    item.insert("media_concept", serde_json::to_value(current).map_err(Problem::internal)?);
+    item.insert("media_concepts", serde_json::to_value(media_concepts).map_err(Problem::internal)?);
+    item.insert("equipment", serde_json::to_value(items(&parts.equipment)?).map_err(Problem::internal)?);
+    item.insert(
+        "funding",
+        json!({
+            "budgets": items(&parts.budgets)?,
+            "applications": items(&parts.applications)?,
+        }),
+    );
+    format::document(&request, item)
+}
+
+/// `GET /funding/summary?program=…`.
+pub async fn funding_summary(state: web::Data<ApiState>, request: HttpRequest) -> Result<HttpResponse, Problem> {
+    let params = Params::parse(request.query_string(), &["program"])?;
+    let program = params.text("program")?.ok_or_else(|| {
+        Problem::bad_parameter("program", "is required (the id of a funding program, see /api/v1/funding/programs)")
+    })?;
+    let store = state.store.clone();
+    let lookup = program.clone();
+    let summary = web::block(move || -> Result<_, StoreError> {
+        let mut conn = store.connection()?;
+        queries::funding_summary(&mut conn, &lookup)
+    })
+    .await??
+    .ok_or_else(|| missing("funding program", &program))?;
+    let mut value = serde_json::to_value(&summary).map_err(Problem::internal)?;
+    add_eur(&mut value);
+    format::document(&request, value)
+}
+
+/// Adds `x_eur` next to every `x_cents` number, at any depth.
+fn add_eur(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let extra: Vec<(String, serde_json::Value)> = map
+                .iter()
+                .filter_map(|(key, value)| {
+                    let stem = key.strip_suffix("_cents")?;
+                    Some((format!("{stem}_eur"), json!(value.as_i64().map(format::eur))))
+                })
+                .collect();
+            for child in map.values_mut() {
+                add_eur(child);
+            }
+            map.extend(extra);
+        }
+        serde_json::Value::Array(values) => values.iter_mut().for_each(add_eur),
+        _ => {}
+    }
+}

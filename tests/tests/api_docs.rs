@@ -1,0 +1,56 @@
+//! The OpenAPI document and Swagger UI, and every documented GET route answering on the shipped demo data.
+
+use ikz_tests::{databases, repo_root, spawn_app};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_route_answers_on_the_demo_data() {
+    for database in databases() {
+        let backend = database.backend;
+        let mut config =
+            ikz_hub::configuration::load(&repo_root().join("config/ikz-hub.toml")).expect("demo config is valid");
+        config.database.url = database.url.clone();
+        let app = spawn_app(config).await;
+        for connector in app.config.connectors.iter().filter(|c| c.run_on_start).map(|c| c.id.clone()) {
+            app.wait_for_run(&connector).await;
+        }
+
+        let document = app.get_json("/api/v1/openapi.json").await;
+        assert!(
+            document["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+            "{backend}: {}",
+            document["openapi"]
+        );
+        let paths = document["paths"].as_object().expect("paths");
+        for required in ["/api/v1/schools", "/api/v1/schools/{id}", "/api/v1/funding/summary", "/api/v1/papers.csv"] {
+            assert!(paths.contains_key(required), "{required} is not documented");
+        }
+        let docs = app.get("/api/docs/").await;
+        assert_eq!(docs.status(), 200, "{backend}: Swagger UI");
+        assert!(docs.text().await.expect("html").contains("swagger"), "{backend}");
+
+        // Every documented list (and its exports) answers; the first record of each list answers too.
+        let mut non_empty = 0;
+        for path in paths.keys().filter(|path| !path.contains('{') && path.starts_with("/api/v1/")) {
+            if path.ends_with("/funding/summary") {
+                continue;
+            }
+            let response = app.get(path).await;
+            assert_eq!(response.status(), 200, "{backend}: {path}");
+            if path.ends_with(".csv") || path.ends_with(".xlsx") {
+                continue;
+            }
+            let body: serde_json::Value = response.json().await.expect("json");
+            if let Some(id) = body["data"][0]["id"].as_str().filter(|_| !path.ends_with("/partners")) {
+                non_empty += 1;
+                let record = app.get(&format!("{path}/{id}")).await;
+                assert_eq!(record.status(), 200, "{backend}: {path}/{id}");
+            }
+        }
+        assert!(non_empty >= 5, "{backend}: the demo data fills at least five lists, got {non_empty}");
+        let programs = app.get_json("/api/v1/funding/programs").await;
+        if let Some(program) = programs["data"][0]["id"].as_str() {
+            let summary = app.get(&format!("/api/v1/funding/summary?program={program}")).await;
+            assert_eq!(summary.status(), 200, "{backend}");
+        }
+    }
+}
