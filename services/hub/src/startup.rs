@@ -30,7 +30,20 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let partners = config.partners.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<Store> {
         let store = Store::open(&url, pool_size)?;
-        store.sync_partners(&partners).context("syncing the configured partners")?;
+        // Replicas starting together on one SQLite file can meet in this write ("database is locked" when a read
+        // transaction cannot be upgraded): try again briefly.
+        let mut attempt = 1;
+        loop {
+            match store.sync_partners(&partners) {
+                Ok(()) => break,
+                Err(error) if attempt < 10 => {
+                    tracing::debug!(%error, attempt, "syncing the partners failed; trying again");
+                    std::thread::sleep(std::time::Duration::from_millis(100 * attempt));
+                    attempt += 1;
+                }
+                Err(error) => return Err(error).context("syncing the configured partners"),
+            }
+        }
         Ok(store)
     })
     .await
