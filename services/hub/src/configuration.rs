@@ -858,3 +858,46 @@ fn split_path(path: &str) -> Vec<Segment> {
     }
     segments
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("36h"), Ok(std::time::Duration::from_secs(36 * 3600)));
+        assert_eq!(parse_duration("1h30m"), Ok(std::time::Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2d"), Ok(std::time::Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("45s"), Ok(std::time::Duration::from_secs(45)));
+        for bad in ["", "0s", "36", "h", "3x", "-1h", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The scheduler keys are checked with every other mistake, each with its position.
+    #[test]
+    fn scheduler_keys_report_every_mistake() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("connectors.d")).expect("connectors.d");
+        std::fs::write(
+            dir.path().join("ikz-hub.toml"),
+            "[scheduler]\nretry_backoff = \"soon\"\nmax_attempts = 0\nstale_after = \"36h\"\n\n[[auth.tokens]]\nname = \"ops\"\ntoken = \"\"\nscopes = [\"admin\"]\n\n[[partners]]\nslug = \"gifhorn\"\nname = \"Landkreis Gifhorn\"\nkind = \"landkreis\"\n",
+        )
+        .expect("main");
+        std::fs::write(
+            dir.path().join("connectors.d/a.toml"),
+            "id = \"a\"\nkind = \"records\"\npartner = \"gifhorn\"\nsource = \"a.jsonl\"\nstale_after = \"bald\"\nmax_attempts = 0\n",
+        )
+        .expect("connector");
+        let errors = load(&dir.path().join("ikz-hub.toml")).expect_err("invalid").to_string();
+        for expected in [
+            "ikz-hub.toml:2:1: field `scheduler.retry_backoff`: invalid duration `soon`",
+            "ikz-hub.toml:3:1: field `scheduler.max_attempts`: must be at least 1",
+            "field `auth.tokens[0].token`: is empty",
+            "a.toml:5:1: connector `a`: field `stale_after`: invalid duration `bald`",
+            "a.toml:6:1: connector `a`: field `max_attempts`: must be at least 1",
+        ] {
+            assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
+        }
+    }
+}

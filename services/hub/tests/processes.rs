@@ -201,3 +201,50 @@ fn make_fifo(path: &Path) {
     let status = Command::new("mkfifo").arg(path).status().expect("mkfifo");
     assert!(status.success(), "mkfifo failed");
 }
+
+/// SIGTERM during an import: the run gets `shutdown_grace` (1 s here), is then rolled back and recorded as failed,
+/// and the process exits; the data is as before.
+#[test]
+fn sigterm_rolls_a_running_import_back_and_records_it() {
+    for database in ikz_store::testing::all() {
+        let setup = Setup::new(
+            &database.url,
+            "id = \"feed\"\nkind = \"records\"\npartner = \"gifhorn\"\nsource = \"feed.jsonl\"\n",
+        );
+        let feed = setup.path("feed.jsonl");
+        std::fs::write(&feed, format!("{RECORD}\n")).expect("feed");
+        let status = setup.command(&["import", "--connector", "feed"]).status().expect("import");
+        assert!(status.success(), "{}: the first import failed", database.backend);
+        let store = Store::open(&database.url, 2).expect("store");
+        let before = store.data_digest().expect("digest");
+
+        std::fs::remove_file(&feed).expect("remove feed");
+        make_fifo(&feed);
+        let mut children = Children(vec![setup.spawn(&["import", "--connector", "feed"])]);
+        let running = wait_for(
+            "the run to start",
+            &store,
+            || setup.logs(),
+            |runs| runs.iter().any(|run| run.status == "running"),
+        );
+        let run_id = running.iter().find(|run| run.status == "running").map(|run| run.id).expect("running run");
+        let pid = children.0[0].id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        assert!(status.success());
+        let runs = wait_for(
+            "the run to be rolled back",
+            &store,
+            || setup.logs(),
+            |runs| runs.iter().any(|run| run.id == run_id && run.status == "failed"),
+        );
+        let run = runs.iter().find(|run| run.id == run_id).expect("run");
+        assert!(run.error.as_deref().is_some_and(|error| error.contains("shut down")), "{run:?}");
+        // The connector's blocked read of the FIFO is a blocking thread the runtime waits for at exit: open the
+        // writing end so it ends, then the process exits with 1 (its import failed).
+        drop(std::fs::OpenOptions::new().write(true).open(&feed).expect("open the FIFO for writing"));
+        let mut child = children.0.remove(0);
+        let exit = child.wait().expect("exit");
+        assert_eq!(exit.code(), Some(1), "{}", setup.logs());
+        assert_eq!(store.data_digest().expect("digest"), before, "{}", database.backend);
+    }
+}
