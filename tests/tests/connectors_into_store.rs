@@ -1,21 +1,27 @@
 //! Connectors end to end into a real store, on SQLite and PostgreSQL: what the connector issues promise about the
 //! stored data (counts, unchanged re-imports, tombstones, failed runs changing nothing).
 
+use std::sync::Arc;
+
 use diesel::prelude::*;
-use ikz_connectors::fetch::Fetcher;
 use ikz_connectors::oparl::testing::{paper_pages, Response, TestServer};
+use ikz_hub::clock::SystemClock;
 use ikz_hub::configuration::Config;
-use ikz_hub::runner;
+use ikz_hub::scheduler::Hub;
 use ikz_hub::startup::open_store;
 use ikz_store::rows::{ConsultationRow, PaperRow, SchoolRow};
 use ikz_store::schema::{consultation, paper, school};
 use ikz_store::{RunStatus, RunSummary, Store, Trigger};
 use ikz_tests::{databases, repo_root, TestConfig};
 
-async fn import(config: &Config, store: &Store, connector: &str) -> RunSummary {
-    let fetcher = Fetcher::new(config.http.clone()).expect("fetcher");
-    let connector = config.connector(connector).expect("connector configured");
-    runner::import(config, store, &fetcher, connector, Trigger::Manual).await.expect("run starts")
+/// The hub every trigger goes through, over `config` and `store`.
+fn hub(config: Config, store: &Store) -> Arc<Hub> {
+    let metrics = Arc::new(ikz_api::metrics::Metrics::default());
+    Hub::new(Arc::new(config), store.clone(), Arc::new(SystemClock), metrics).expect("hub")
+}
+
+async fn import(hub: &Arc<Hub>, connector: &str) -> RunSummary {
+    hub.run(connector, Trigger::Manual).await.unwrap_or_else(|error| panic!("{connector} did not start: {error:?}"))
 }
 
 fn demo_config(database_url: &str) -> Config {
@@ -36,7 +42,8 @@ async fn gifhorn_school_list_imports_and_reimports_unchanged() {
     for database in databases() {
         let config = demo_config(&database.url);
         let store = open_store(&config).await.expect("store");
-        let first = import(&config, &store, "schulen-gifhorn").await;
+        let hub = hub(config, &store);
+        let first = import(&hub, "schulen-gifhorn").await;
         assert_eq!(first.status, RunStatus::Succeeded, "{}: {:?}", database.backend, first.error);
         assert_eq!(first.counts.created, 63, "{}", database.backend);
         let rows = schools(&store);
@@ -45,7 +52,7 @@ async fn gifhorn_school_list_imports_and_reimports_unchanged() {
         assert_eq!(hankensbuettel.school_types, r#"["gymnasium"]"#);
         assert_eq!(hankensbuettel.traeger_partner.as_deref(), Some("hankensbuettel"));
 
-        let untouched = import(&config, &store, "schulen-gifhorn").await;
+        let untouched = import(&hub, "schulen-gifhorn").await;
         assert_eq!(untouched.status, RunStatus::Unchanged);
         assert_eq!((untouched.counts.created, untouched.counts.updated), (0, 0));
         assert_eq!(schools(&store), rows, "nothing rewritten");
@@ -69,17 +76,18 @@ async fn a_school_removed_from_the_sheet_is_tombstoned() {
         );
         let config = test.load();
         let store = open_store(&config).await.expect("store");
-        assert_eq!(import(&config, &store, "schulen").await.counts.created, 3, "{}", database.backend);
+        let hub = hub(config, &store);
+        assert_eq!(import(&hub, "schulen").await.counts.created, 3, "{}", database.backend);
 
         // Same bytes, new modification time: read again, every record unchanged.
         test.data_file("schulen.csv", sheet.as_bytes());
-        let again = import(&config, &store, "schulen").await;
+        let again = import(&hub, "schulen").await;
         assert_eq!((again.status, again.counts.unchanged, again.counts.updated), (RunStatus::Succeeded, 3, 0));
 
         let without_oberschule: String =
             sheet.lines().filter(|line| !line.starts_with("33819")).map(|l| format!("{l}\n")).collect();
         test.data_file("schulen.csv", without_oberschule.as_bytes());
-        let removed = import(&config, &store, "schulen").await;
+        let removed = import(&hub, "schulen").await;
         assert_eq!((removed.status, removed.counts.deleted), (RunStatus::Succeeded, 1), "{:?}", removed.error);
         let rows = schools(&store);
         let gone = rows.iter().find(|row| row.id == "NI-33819").expect("the row is kept");
@@ -96,7 +104,8 @@ async fn allris_demo_site_crawls_into_the_store_and_recrawls_unchanged() {
     for database in databases() {
         let config = demo_config(&database.url);
         let store = open_store(&config).await.expect("store");
-        let first = import(&config, &store, "allris-hankensbuettel").await;
+        let hub = hub(config, &store);
+        let first = import(&hub, "allris-hankensbuettel").await;
         assert_eq!(first.status, RunStatus::Succeeded, "{}: {:?}", database.backend, first.error);
         assert!(first.counts.created > 10, "{:?}", first.counts);
 
@@ -132,7 +141,7 @@ async fn allris_demo_site_crawls_into_the_store_and_recrawls_unchanged() {
         drop(conn);
 
         let digest = store.data_digest().expect("digest");
-        let second = import(&config, &store, "allris-hankensbuettel").await;
+        let second = import(&hub, "allris-hankensbuettel").await;
         assert_eq!((second.counts.created, second.counts.updated), (0, 0), "{:?}", second.counts);
         let mut conn = store.connection().expect("connection");
         let after: Vec<PaperRow> = paper::table.select(PaperRow::as_select()).load(&mut *conn).expect("papers");
@@ -173,7 +182,8 @@ async fn oparl_run_with_a_permanently_failing_page_changes_nothing() {
         );
         let config = test.load();
         let store = open_store(&config).await.expect("store");
-        let first = import(&config, &store, "ratsinfo").await;
+        let hub = hub(config, &store);
+        let first = import(&hub, "ratsinfo").await;
         assert_eq!(first.status, RunStatus::Succeeded, "{}: {:?}", database.backend, first.error);
         let mut conn = store.connection().expect("connection");
         let stored: i64 = paper::table.count().get_result(&mut *conn).expect("count");
@@ -182,7 +192,7 @@ async fn oparl_run_with_a_permanently_failing_page_changes_nothing() {
 
         let digest = store.data_digest().expect("digest");
         server.fail(&pages[2].0, 500, u32::MAX);
-        let failed = import(&config, &store, "ratsinfo").await;
+        let failed = import(&hub, "ratsinfo").await;
         assert_eq!(failed.status, RunStatus::Failed);
         assert!(failed.error.as_deref().unwrap_or("").contains("500"), "{:?}", failed.error);
         assert_eq!(store.data_digest().expect("digest"), digest, "{}: a failed run changes nothing", database.backend);

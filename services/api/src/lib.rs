@@ -4,21 +4,39 @@
 //! `{"data": [...], "links": {"next": …}, "meta": {...}}`, errors as RFC 9457 `application/problem+json`.
 //! Handlers run store calls in `web::block`, never on the async threads.
 
+pub mod auth;
 pub mod format;
 pub mod list;
+pub mod metrics;
 pub mod openapi;
 pub mod problem;
 mod routes;
+
+use std::sync::Arc;
 
 use actix_web::web;
 use ikz_store::Store;
 
 pub use problem::Problem;
+pub use routes::connectors::{BoxFuture, ConnectorControl, ConnectorInfo, TriggerError};
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct ApiState {
     pub store: Store,
+    /// Tokens and `public_read`.
+    pub auth: Arc<auth::Auth>,
+    /// This process's counters for `/metrics`.
+    pub metrics: Arc<metrics::Metrics>,
+    /// The hub's connectors and run trigger; `None` serves no connector routes.
+    pub connectors: Option<Arc<dyn ConnectorControl>>,
+}
+
+impl ApiState {
+    /// Public reads, no tokens, no connectors.
+    pub fn new(store: Store) -> Self {
+        ApiState { store, auth: Arc::default(), metrics: Arc::default(), connectors: None }
+    }
 }
 
 /// A list route under its three names: `/x`, `/x.csv`, `/x.xlsx` (the handler reads the suffix).
@@ -38,6 +56,9 @@ where
 fn api_v1() -> actix_web::Scope {
     use routes::resources as r;
     let mut scope = web::scope("/api/v1")
+        .route("/connectors", web::get().to(routes::connectors::list))
+        .route("/connectors/{id}/runs", web::get().to(routes::connectors::runs))
+        .route("/connectors/{id}/runs", web::post().to(routes::connectors::trigger))
         .route("/partners", web::get().to(routes::partners::list))
         .route("/import-runs", web::get().to(routes::runs::list))
         .route("/import-runs/{id}", web::get().to(routes::runs::get))
@@ -82,9 +103,11 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             )
             .route("/healthz", web::get().to(routes::health::healthz))
             .route("/readyz", web::get().to(routes::health::readyz))
+            .route("/metrics", web::get().to(metrics::endpoint))
             .service(openapi::swagger_ui())
             .service(web::redirect("/api/docs", "/api/docs/"))
-            .service(api_v1())
+            // Reads need a `read` token unless `public_read`; admin routes check more (auth::Admin).
+            .service(api_v1().wrap(actix_web::middleware::from_fn(auth::require_read)))
             .default_service(web::to(|| async { Problem::not_found("no such resource") }));
     }
 }

@@ -13,10 +13,10 @@
 
 use std::time::Instant;
 
-use ikz_connectors::fetch::Fetcher;
 use ikz_connectors::spreadsheet::write::write_bench_schools;
+use ikz_hub::clock::SystemClock;
 use ikz_hub::configuration;
-use ikz_hub::runner;
+use ikz_hub::scheduler::Hub;
 use ikz_hub::startup::open_store;
 use ikz_store::{RunSummary, Trigger};
 
@@ -86,16 +86,17 @@ fn main() -> anyhow::Result<()> {
 
     runtime.block_on(async {
         let store = open_store(&config).await?;
-        let fetcher = Fetcher::new(config.http.clone())?;
-        let connector = config.connector("bench-schulen").ok_or_else(|| anyhow::anyhow!("bench connector missing"))?;
+        let metrics = std::sync::Arc::new(ikz_api::metrics::Metrics::default());
+        let hub = Hub::new(std::sync::Arc::new(config), store, std::sync::Arc::new(SystemClock), metrics)?;
         let measure = |label: &'static str| {
-            let store = store.clone();
-            let fetcher = &fetcher;
-            let config = &config;
+            let hub = hub.clone();
             async move {
                 reset_peak();
                 let started = Instant::now();
-                let summary: RunSummary = runner::import(config, &store, fetcher, connector, Trigger::Manual).await?;
+                let summary: RunSummary = hub
+                    .run("bench-schulen", Trigger::Manual)
+                    .await
+                    .map_err(|error| anyhow::anyhow!("the run did not start: {error:?}"))?;
                 let seconds = started.elapsed().as_secs_f64();
                 let c = summary.counts;
                 println!(

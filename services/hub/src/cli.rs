@@ -8,12 +8,17 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use ikz_api::metrics::Metrics;
+use ikz_api::TriggerError;
 use ikz_connectors::fetch::Fetcher;
 use ikz_connectors::RunContext;
 use ikz_store::{RunStatus, Trigger};
+use std::sync::Arc;
 
+use crate::clock::SystemClock;
 use crate::configuration::{self, Config};
-use crate::runner::{self, PreviewSink};
+use crate::runner::PreviewSink;
+use crate::scheduler::Hub;
 use crate::startup::{self, Application};
 use crate::telemetry::{self, LogFormat};
 
@@ -154,11 +159,31 @@ async fn import(config: Config, ids: Vec<String>, all: bool) -> anyhow::Result<E
         }
     }
     let store = startup::open_store(&config).await?;
-    let fetcher = Fetcher::new(config.http.clone()).context("building the HTTP client")?;
+    let hub = Hub::new(Arc::new(config), store, Arc::new(SystemClock), Arc::new(Metrics::default()))
+        .context("building the HTTP client")?;
+    // Ctrl-C / SIGTERM: the running import gets `shutdown_grace`, then is rolled back and recorded as failed.
+    let stopper = hub.clone();
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        eprintln!("stopping: the running import is given time to finish, then rolled back");
+        stopper.shutdown().await;
+    });
     let mut failed = 0;
     for id in &ids {
-        let Some(connector) = config.connector(id) else { continue };
-        let summary = runner::import(&config, &store, &fetcher, connector, Trigger::Manual).await?;
+        let summary = match hub.run(id, Trigger::Manual).await {
+            Ok(summary) => summary,
+            Err(TriggerError::Skipped { reason, .. }) => {
+                println!("{id}: skipped — {reason}");
+                failed += 1;
+                continue;
+            }
+            Err(TriggerError::ShuttingDown) => {
+                println!("{id}: not started — shutting down");
+                failed += 1;
+                break;
+            }
+            Err(error) => return Err(anyhow::anyhow!("{id}: the run could not start: {error:?}")),
+        };
         let counts = summary.counts;
         println!(
             "{id}: run {} {} — fetched {}, created {}, updated {}, unchanged {}, deleted {}, rejected {}",
@@ -181,7 +206,31 @@ async fn import(config: Config, ids: Vec<String>, all: bool) -> anyhow::Result<E
             failed += 1;
         }
     }
+    signal.abort();
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn runs(config: Config, connector: Option<String>, limit: i64) -> anyhow::Result<ExitCode> {

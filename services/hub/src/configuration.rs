@@ -93,11 +93,26 @@ pub struct SchedulerSettings {
     pub timezone: String,
     /// Run the scheduler in `serve`.
     pub enabled: bool,
+    /// Default for connectors: attempts of a scheduled run, the first included (a failed one is retried).
+    pub max_attempts: u32,
+    /// Wait before the first retry ("5m"); doubled for each further one.
+    pub retry_backoff: String,
+    /// Default for connectors: a connector whose last success is older than this is stale ("36h"); unset: never.
+    pub stale_after: Option<String>,
+    /// On SIGTERM/SIGINT, how long running imports may go on before they are rolled back and recorded as failed.
+    pub shutdown_grace: String,
 }
 
 impl Default for SchedulerSettings {
     fn default() -> Self {
-        SchedulerSettings { timezone: "Europe/Berlin".into(), enabled: true }
+        SchedulerSettings {
+            timezone: "Europe/Berlin".into(),
+            enabled: true,
+            max_attempts: 3,
+            retry_backoff: "5m".into(),
+            stale_after: None,
+            shutdown_grace: "30s".into(),
+        }
     }
 }
 
@@ -198,9 +213,11 @@ struct CommonSettings {
     run_on_start: Option<bool>,
     max_reject_ratio: Option<f64>,
     max_tombstone_share: Option<f64>,
+    stale_after: Option<String>,
+    max_attempts: Option<u32>,
 }
 
-const COMMON_KEYS: [&str; 10] = [
+const COMMON_KEYS: [&str; 12] = [
     "id",
     "kind",
     "partner",
@@ -211,6 +228,8 @@ const COMMON_KEYS: [&str; 10] = [
     "run_on_start",
     "max_reject_ratio",
     "max_tombstone_share",
+    "stale_after",
+    "max_attempts",
 ];
 
 /// A configured connector, built and ready to run.
@@ -224,6 +243,10 @@ pub struct ConnectorConfig {
     pub enabled: bool,
     pub run_on_start: bool,
     pub guards: Guards,
+    /// Stale when the last success is older than this: (as written, parsed).
+    pub stale_after: Option<(String, std::time::Duration)>,
+    /// Attempts of a scheduled run, the first included.
+    pub max_attempts: u32,
     /// The file it was read from.
     pub file: PathBuf,
     pub connector: Box<dyn Connector>,
@@ -244,6 +267,10 @@ pub struct Config {
     pub database: DatabaseSettings,
     pub scheduler: SchedulerSettings,
     pub timezone: chrono_tz::Tz,
+    /// `scheduler.retry_backoff`, parsed.
+    pub retry_backoff: std::time::Duration,
+    /// `scheduler.shutdown_grace`, parsed.
+    pub shutdown_grace: std::time::Duration,
     pub import: ImportSettings,
     pub http: FetchSettings,
     pub auth: AuthSettings,
@@ -334,9 +361,42 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
             chrono_tz::Europe::Berlin
         }
     };
+    let mut duration_setting = |field: &str, text: &str, fallback: u64| match parse_duration(text) {
+        Ok(duration) => duration,
+        Err(message) => {
+            collector.at_field(&main, "", None, FieldError::new(field, message));
+            std::time::Duration::from_secs(fallback)
+        }
+    };
+    let retry_backoff = duration_setting("scheduler.retry_backoff", &settings.scheduler.retry_backoff, 300);
+    let shutdown_grace = duration_setting("scheduler.shutdown_grace", &settings.scheduler.shutdown_grace, 30);
+    let default_stale_after = match settings.scheduler.stale_after.as_deref().map(|text| (text, parse_duration(text))) {
+        Some((text, Ok(duration))) => Some((text.to_owned(), duration)),
+        Some((_, Err(message))) => {
+            collector.at_field(&main, "", None, FieldError::new("scheduler.stale_after", message));
+            None
+        }
+        None => None,
+    };
+    if settings.scheduler.max_attempts == 0 {
+        let error = FieldError::new("scheduler.max_attempts", "must be at least 1 (the first attempt counts)");
+        collector.at_field(&main, "", None, error);
+    }
+    let defaults = ConnectorDefaults {
+        import: settings.import.clone(),
+        stale_after: default_stale_after,
+        max_attempts: settings.scheduler.max_attempts.max(1),
+    };
     check_share(&mut collector, &main, "", None, "import.max_reject_ratio", settings.import.max_reject_ratio);
     check_share(&mut collector, &main, "", None, "import.max_tombstone_share", settings.import.max_tombstone_share);
     for (index, token) in settings.auth.tokens.iter().enumerate() {
+        if token.token.trim().is_empty() {
+            let error = FieldError::new(
+                format!("auth.tokens[{index}].token"),
+                "is empty (set it from the environment: token = \"${IKZ_ADMIN_TOKEN}\")",
+            );
+            collector.at_field(&main, "", None, error);
+        }
         for scope in token.scopes.iter().filter(|scope| !matches!(scope.as_str(), "read" | "admin")) {
             let error = FieldError::new(
                 format!("auth.tokens[{index}].scopes"),
@@ -352,7 +412,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let mut seen_ids: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in connector_files(&connectors_dir, &main, &mut collector) {
         let Some(parsed) = read_file(&file, &mut collector) else { continue };
-        if let Some(connector) = load_connector(&parsed, &base_dir, &partners, &settings.import, &mut collector) {
+        if let Some(connector) = load_connector(&parsed, &base_dir, &partners, &defaults, &mut collector) {
             if let Some(first) = seen_ids.get(&connector.id) {
                 let error = FieldError::new("id", format!("the id is already used in {}", first.display()));
                 collector.at_field(&parsed, "", Some(&connector.id), error);
@@ -373,12 +433,49 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         database: settings.database,
         scheduler: settings.scheduler,
         timezone,
+        retry_backoff,
+        shutdown_grace,
         import: settings.import,
         http: settings.http,
         auth: settings.auth,
         partners,
         connectors,
     })
+}
+
+/// What connectors inherit from the main file.
+struct ConnectorDefaults {
+    import: ImportSettings,
+    stale_after: Option<(String, std::time::Duration)>,
+    max_attempts: u32,
+}
+
+/// Parses "36h", "90m", "1h30m", "2d", "45s" (units d, h, m, s; at least one second).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let invalid =
+        || format!("invalid duration `{text}` (a number with a unit d, h, m or s, e.g. \"36h\" or \"1h30m\")");
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for character in text.trim().chars() {
+        if character.is_ascii_digit() {
+            digits.push(character);
+            continue;
+        }
+        let unit = match character {
+            'd' => 86_400,
+            'h' => 3_600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(invalid()),
+        };
+        let number: u64 = digits.parse().map_err(|_| invalid())?;
+        total = number.checked_mul(unit).and_then(|part| total.checked_add(part)).ok_or_else(invalid)?;
+        digits.clear();
+    }
+    if !digits.is_empty() || total == 0 {
+        return Err(invalid());
+    }
+    Ok(std::time::Duration::from_secs(total))
 }
 
 fn check_share(
@@ -453,7 +550,7 @@ fn load_connector(
     parsed: &ParsedFile,
     base_dir: &Path,
     partners: &[Partner],
-    defaults: &ImportSettings,
+    defaults: &ConnectorDefaults,
     collector: &mut Collector,
 ) -> Option<ConnectorConfig> {
     let mut common_table = toml::Table::new();
@@ -538,9 +635,21 @@ fn load_connector(
         None => None,
     };
     let guards = Guards {
-        max_reject_ratio: common.max_reject_ratio.unwrap_or(defaults.max_reject_ratio),
-        max_tombstone_share: common.max_tombstone_share.unwrap_or(defaults.max_tombstone_share),
+        max_reject_ratio: common.max_reject_ratio.unwrap_or(defaults.import.max_reject_ratio),
+        max_tombstone_share: common.max_tombstone_share.unwrap_or(defaults.import.max_tombstone_share),
     };
+    let stale_after = match common.stale_after.as_deref().map(|text| (text, parse_duration(text))) {
+        Some((text, Ok(duration))) => Some((text.to_owned(), duration)),
+        Some((_, Err(message))) => {
+            collector.at_field(parsed, "", connector, FieldError::new("stale_after", message));
+            None
+        }
+        None => defaults.stale_after.clone(),
+    };
+    if common.max_attempts == Some(0) {
+        let error = FieldError::new("max_attempts", "must be at least 1 (the first attempt counts)");
+        collector.at_field(parsed, "", connector, error);
+    }
     check_share(collector, parsed, "", connector, "max_reject_ratio", guards.max_reject_ratio);
     check_share(collector, parsed, "", connector, "max_tombstone_share", guards.max_tombstone_share);
 
@@ -565,8 +674,10 @@ fn load_connector(
         description: common.description,
         schedule,
         enabled: common.enabled.unwrap_or(true),
-        run_on_start: common.run_on_start.unwrap_or(defaults.run_on_start),
+        run_on_start: common.run_on_start.unwrap_or(defaults.import.run_on_start),
         guards,
+        stale_after,
+        max_attempts: common.max_attempts.unwrap_or(defaults.max_attempts).max(1),
         file: parsed.path.clone(),
         connector: built,
         id,
@@ -746,4 +857,47 @@ fn split_path(path: &str) -> Vec<Segment> {
         }
     }
     segments
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("36h"), Ok(std::time::Duration::from_secs(36 * 3600)));
+        assert_eq!(parse_duration("1h30m"), Ok(std::time::Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2d"), Ok(std::time::Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("45s"), Ok(std::time::Duration::from_secs(45)));
+        for bad in ["", "0s", "36", "h", "3x", "-1h", "1.5h"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The scheduler keys are checked with every other mistake, each with its position.
+    #[test]
+    fn scheduler_keys_report_every_mistake() {
+        let dir = tempfile::tempdir().expect("dir");
+        std::fs::create_dir_all(dir.path().join("connectors.d")).expect("connectors.d");
+        std::fs::write(
+            dir.path().join("ikz-hub.toml"),
+            "[scheduler]\nretry_backoff = \"soon\"\nmax_attempts = 0\nstale_after = \"36h\"\n\n[[auth.tokens]]\nname = \"ops\"\ntoken = \"\"\nscopes = [\"admin\"]\n\n[[partners]]\nslug = \"gifhorn\"\nname = \"Landkreis Gifhorn\"\nkind = \"landkreis\"\n",
+        )
+        .expect("main");
+        std::fs::write(
+            dir.path().join("connectors.d/a.toml"),
+            "id = \"a\"\nkind = \"records\"\npartner = \"gifhorn\"\nsource = \"a.jsonl\"\nstale_after = \"bald\"\nmax_attempts = 0\n",
+        )
+        .expect("connector");
+        let errors = load(&dir.path().join("ikz-hub.toml")).expect_err("invalid").to_string();
+        for expected in [
+            "ikz-hub.toml:2:1: field `scheduler.retry_backoff`: invalid duration `soon`",
+            "ikz-hub.toml:3:1: field `scheduler.max_attempts`: must be at least 1",
+            "field `auth.tokens[0].token`: is empty",
+            "a.toml:5:1: connector `a`: field `stale_after`: invalid duration `bald`",
+            "a.toml:6:1: connector `a`: field `max_attempts`: must be at least 1",
+        ] {
+            assert!(errors.contains(expected), "missing {expected:?} in:\n{errors}");
+        }
+    }
 }

@@ -3,9 +3,11 @@
 //! The binary (`main.rs`) is a thin shell over this library so end-to-end tests can build the same application.
 
 pub mod cli;
+pub mod clock;
 pub mod configuration;
 pub mod progress;
 pub mod runner;
 pub mod schedule;
+pub mod scheduler;
 pub mod startup;
 pub mod telemetry;

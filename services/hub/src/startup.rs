@@ -6,10 +6,13 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer};
 use anyhow::Context;
-use ikz_connectors::fetch::Fetcher;
-use ikz_store::{Store, Trigger};
+use ikz_api::auth::{Auth, Scope};
+use ikz_api::metrics::Metrics;
+use ikz_store::Store;
 
+use crate::clock::{Clock, SystemClock};
 use crate::configuration::Config;
+use crate::scheduler::{Hub, HubControl};
 
 /// A built application, not yet awaited.
 pub struct Application {
@@ -17,6 +20,7 @@ pub struct Application {
     port: u16,
     pub store: Store,
     pub config: Arc<Config>,
+    pub hub: Arc<Hub>,
 }
 
 /// Opens the store (running migrations) and syncs the configured partners into it.
@@ -26,88 +30,93 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let partners = config.partners.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<Store> {
         let store = Store::open(&url, pool_size)?;
-        store.sync_partners(&partners).context("syncing the configured partners")?;
+        // Replicas starting together on one SQLite file can meet in this write ("database is locked" when a read
+        // transaction cannot be upgraded): try again briefly.
+        let mut attempt = 1;
+        loop {
+            match store.sync_partners(&partners) {
+                Ok(()) => break,
+                Err(error) if attempt < 10 => {
+                    tracing::debug!(%error, attempt, "syncing the partners failed; trying again");
+                    std::thread::sleep(std::time::Duration::from_millis(100 * attempt));
+                    attempt += 1;
+                }
+                Err(error) => return Err(error).context("syncing the configured partners"),
+            }
+        }
         Ok(store)
     })
     .await
     .context("the database task stopped")?
 }
 
+/// The API's access rules from `[auth]`.
+pub fn auth_from(config: &Config) -> Auth {
+    let mut auth = Auth::new(config.auth.public_read);
+    for token in &config.auth.tokens {
+        let scopes: Vec<Scope> = token.scopes.iter().filter_map(|scope| Scope::parse(scope)).collect();
+        auth = auth.with_token(&token.name, &token.token, &scopes);
+    }
+    auth
+}
+
 impl Application {
-    /// Binds `bind` (use port 0 for a free port), opens the store and starts serving; imports connectors that never
-    /// succeeded in the background when `run_on_start` says so.
+    /// Binds `bind` (use port 0 for a free port), opens the store and starts serving; schedules the connectors
+    /// and imports those that never succeeded in the background when `run_on_start` says so.
     pub async fn build(config: Config, bind: &str) -> anyhow::Result<Application> {
+        Application::build_with_clock(config, bind, Arc::new(SystemClock)).await
+    }
+
+    /// [`Application::build`] with the scheduler on `clock` (tests pass a manual clock).
+    pub async fn build_with_clock(config: Config, bind: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         let store = open_store(&config).await?;
+        // Runs a dead process left `running` are failed now (their connector lock is free).
+        let recovering = store.clone();
+        match tokio::task::spawn_blocking(move || recovering.recover_interrupted_runs()).await {
+            Ok(Ok(recovered)) if !recovered.is_empty() => {
+                tracing::warn!(runs = ?recovered, "marked runs interrupted by a stopped process as failed")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(error)) => tracing::error!(%error, "cannot check for interrupted runs"),
+            Err(error) => tracing::error!(%error, "cannot check for interrupted runs"),
+        }
         let listener = TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
         let port = listener.local_addr()?.port();
-        let state = ikz_api::ApiState { store: store.clone() };
+        let config = Arc::new(config);
+        let metrics = Arc::new(Metrics::default());
+        let hub =
+            Hub::new(config.clone(), store.clone(), clock, metrics.clone()).context("building the HTTP client")?;
+        let state = ikz_api::ApiState {
+            store: store.clone(),
+            auth: Arc::new(auth_from(&config)),
+            metrics,
+            connectors: Some(Arc::new(HubControl(hub.clone()))),
+        };
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(ikz_api::metrics::track))
                 .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
                 .configure(ikz_api::configure(state.clone()))
         })
+        .shutdown_timeout(config.shutdown_grace.as_secs().max(1))
         .listen(listener)?
         .run();
-        let config = Arc::new(config);
         tracing::info!(port, database = %store.url().redacted(), connectors = config.connectors.len(), "ikz-hub is serving");
-        spawn_startup_imports(config.clone(), store.clone())?;
-        Ok(Application { server, port, store, config })
+        hub.spawn_scheduler();
+        hub.spawn_startup_imports();
+        Ok(Application { server, port, store, config, hub })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Serves until the server stops (SIGINT/SIGTERM stop it gracefully).
+    /// Serves until the server stops (SIGINT/SIGTERM stop it gracefully), then stops the scheduler and lets
+    /// running imports finish within `shutdown_grace` (or rolls them back and records them as failed).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let result = self.server.await;
+        tracing::info!("the HTTP server stopped; shutting down the scheduler");
+        self.hub.shutdown().await;
+        result
     }
-}
-
-/// Imports, one after the other, the enabled `run_on_start` connectors that have never succeeded. The API serves
-/// meanwhile.
-fn spawn_startup_imports(config: Arc<Config>, store: Store) -> anyhow::Result<()> {
-    let wanted: Vec<String> = config
-        .connectors
-        .iter()
-        .filter(|connector| connector.enabled && connector.run_on_start)
-        .map(|connector| connector.id.clone())
-        .collect();
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let fetcher = Fetcher::new(config.http.clone())?;
-    tokio::spawn(async move {
-        for id in wanted {
-            let Some(connector) = config.connector(&id) else { continue };
-            let done = {
-                let store = store.clone();
-                let id = id.clone();
-                tokio::task::spawn_blocking(move || {
-                    let mut conn = store.connection()?;
-                    ikz_store::queries::has_succeeded(&mut conn, &id)
-                })
-                .await
-            };
-            match done {
-                Ok(Ok(true)) => continue,
-                Ok(Ok(false)) => {}
-                Ok(Err(error)) => {
-                    tracing::error!(connector = %id, %error, "cannot check the connector's runs");
-                    continue;
-                }
-                Err(error) => {
-                    tracing::error!(connector = %id, %error, "start-up import task failed");
-                    continue;
-                }
-            }
-            match crate::runner::import(&config, &store, &fetcher, connector, Trigger::Startup).await {
-                Ok(summary) => {
-                    tracing::info!(connector = %id, status = summary.status.as_str(), "start-up import done")
-                }
-                Err(error) => tracing::error!(connector = %id, %error, "start-up import could not start"),
-            }
-        }
-    });
-    Ok(())
 }

@@ -9,6 +9,7 @@
 
 pub mod connection;
 mod convert;
+pub mod locks;
 pub mod migrations;
 pub mod queries;
 pub mod rows;
@@ -26,7 +27,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 pub use connection::{DatabaseUrl, DbConnection, Pool};
-pub use runs::{Guards, ImportRun, RunCounts, RunStatus, RunSummary, Trigger};
+pub use runs::{Guards, ImportRun, RunCounts, RunOptions, RunStatus, RunSummary, Trigger};
 
 #[derive(Debug, Error)]
 pub enum StoreError {
@@ -47,6 +48,12 @@ pub enum StoreError {
     Cursor,
     #[error("`{0}` is not a sort field of this list")]
     Sort(String),
+    #[error("cannot take the connector's run lock: {0}")]
+    Lock(String),
+    /// The trigger was skipped (and recorded as a `skipped` run): the connector is running already, or its
+    /// schedule slot has been run by another process.
+    #[error("connector `{connector}` skipped: {reason}")]
+    RunSkipped { connector: String, reason: String },
 }
 
 /// The store: a connection pool plus what it takes to run imports safely on the chosen backend.

@@ -449,6 +449,9 @@ pub struct ImportRunRow {
     pub notes: String,
     #[serde(skip)]
     pub watermark: Option<String>,
+    /// The schedule slot (UTC) of a scheduled run.
+    #[serde(serialize_with = "utc_opt")]
+    pub scheduled_for: Option<NaiveDateTime>,
 }
 
 /// A record a run could not use, with where it was and why.

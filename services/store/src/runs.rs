@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit};
 
 use crate::connection::{DbConnection, PooledConnection};
 use crate::convert::{content_hash, to_row, AnyRow, Stamp};
+use crate::locks::{self, ConnectorLock};
 use crate::schema::{import_run, rejected_record};
 use crate::{tables, Store, StoreError};
 
@@ -56,6 +57,9 @@ pub enum RunStatus {
     /// The source reported no change; nothing was read or written.
     Unchanged,
     Failed,
+    /// A trigger that did not run: the connector was running already (here or in another process), or its schedule
+    /// slot had been run by another replica. Recorded so an administrator sees every trigger.
+    Skipped,
 }
 
 impl RunStatus {
@@ -65,8 +69,12 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Unchanged => "unchanged",
             RunStatus::Failed => "failed",
+            RunStatus::Skipped => "skipped",
         }
     }
+
+    pub const ALL: [RunStatus; 5] =
+        [RunStatus::Running, RunStatus::Succeeded, RunStatus::Unchanged, RunStatus::Failed, RunStatus::Skipped];
 }
 
 /// Limits that stop a run from damaging the data.
@@ -94,6 +102,16 @@ pub struct RunRequest {
     /// The connector's entities: the scope of its tombstones.
     pub entities: Vec<EntityKind>,
     pub guards: Guards,
+}
+
+/// How a run was triggered beyond its request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// The schedule slot (UTC) a scheduled run is for. A slot that already has a run, in this process or another
+    /// one on the same database, is skipped: replicas with the same schedule run each slot once.
+    pub scheduled_for: Option<NaiveDateTime>,
+    /// A retry of this slot after a failed attempt: only a running or successful run of the slot stops it.
+    pub retry: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -133,9 +151,41 @@ pub struct ImportRun {
 }
 
 impl Store {
-    /// Starts a run: records it as `running` and opens its transaction. On SQLite, waits for any other run to end
-    /// first (one writer at a time).
+    /// Starts a run: takes the connector's run lock, records the run as `running` and opens its transaction. On
+    /// SQLite, waits for any other connector's run to end first (one writer at a time).
+    ///
+    /// If the connector is running already (in this process or another one on the same database) the trigger is
+    /// skipped: it is recorded as a `skipped` run (in the background: on SQLite that write waits for the running
+    /// import) and `StoreError::RunSkipped` is returned.
     pub async fn begin_run(&self, request: RunRequest) -> Result<ImportRun, StoreError> {
+        self.begin_run_with(request, RunOptions::default()).await
+    }
+
+    /// [`Store::begin_run`] for a schedule slot or a retry.
+    pub async fn begin_run_with(&self, request: RunRequest, options: RunOptions) -> Result<ImportRun, StoreError> {
+        let url = self.url.clone();
+        let pool = self.pool.clone();
+        let connector = request.connector.clone();
+        let (lock, skip_reason) = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+            let Some(lock) = locks::try_lock(&url, &connector)? else {
+                return Ok((None, "another run of this connector is in progress".to_owned()));
+            };
+            if let Some(slot) = options.scheduled_for {
+                let mut conn = pool.get()?;
+                if let Some(run_id) = slot_taken(&mut conn, &connector, slot, options.retry)? {
+                    let slot = slot.and_utc().to_rfc3339();
+                    return Ok((None, format!("the scheduled run of {slot} was already started (run {run_id})")));
+                }
+            }
+            Ok((Some(lock), String::new()))
+        })
+        .await
+        .map_err(|error| StoreError::Task(error.to_string()))??;
+        let Some(lock) = lock else {
+            tracing::warn!(connector = %request.connector, trigger = request.trigger.as_str(), reason = %skip_reason, "import trigger skipped");
+            self.record_skipped(request.connector.clone(), request.trigger, options.scheduled_for, skip_reason.clone());
+            return Err(StoreError::RunSkipped { connector: request.connector, reason: skip_reason });
+        };
         let permit = match &self.write_gate {
             Some(gate) => {
                 Some(gate.clone().acquire_owned().await.map_err(|error| StoreError::Task(error.to_string()))?)
@@ -154,6 +204,7 @@ impl Store {
                     import_run::trigger.eq(trigger.as_str()),
                     import_run::started_at.eq(started_at),
                     import_run::status.eq(RunStatus::Running.as_str()),
+                    import_run::scheduled_for.eq(options.scheduled_for),
                 ))
                 .returning(import_run::id)
                 .get_result(&mut *conn)?;
@@ -166,9 +217,164 @@ impl Store {
         let (error_sender, error_receiver) = oneshot::channel();
         let writer =
             Writer { run_id, started_at, request, receiver, counts: RunCounts::default(), rejects: Vec::new() };
-        let writer = tokio::task::spawn_blocking(move || writer.run(conn, permit, error_sender));
+        let writer = tokio::task::spawn_blocking(move || writer.run(conn, permit, lock, error_sender));
         Ok(ImportRun { run_id, sender, writer, warnings: Vec::new(), writer_error: Some(error_receiver) })
     }
+
+    /// Records a skipped trigger as a run with status `skipped`, in the background. On SQLite the write waits for
+    /// the write gate (the running import holds the only write transaction); the returned handle resolves to the
+    /// run id once it is written.
+    pub fn record_skipped(
+        &self,
+        connector: String,
+        trigger: Trigger,
+        scheduled_for: Option<NaiveDateTime>,
+        reason: String,
+    ) -> tokio::task::JoinHandle<Option<i64>> {
+        let store = self.clone();
+        let at = crate::now();
+        tokio::spawn(async move {
+            let _permit = match &store.write_gate {
+                Some(gate) => gate.clone().acquire_owned().await.ok(),
+                None => None,
+            };
+            // Across processes on SQLite another import may hold the write lock for longer than the busy timeout:
+            // keep trying for a while rather than lose the record.
+            for attempt in 1..=30u32 {
+                let pool = store.pool.clone();
+                let (connector, reason) = (connector.clone(), reason.clone());
+                let written = tokio::task::spawn_blocking(move || -> Result<i64, StoreError> {
+                    let mut conn = pool.get()?;
+                    Ok(diesel::insert_into(import_run::table)
+                        .values((
+                            import_run::connector.eq(&connector),
+                            import_run::trigger.eq(trigger.as_str()),
+                            import_run::started_at.eq(at),
+                            import_run::finished_at.eq(at),
+                            import_run::status.eq(RunStatus::Skipped.as_str()),
+                            import_run::error.eq(&reason),
+                            import_run::scheduled_for.eq(scheduled_for),
+                        ))
+                        .returning(import_run::id)
+                        .get_result(&mut *conn)?)
+                })
+                .await;
+                match written {
+                    Ok(Ok(id)) => return Some(id),
+                    Ok(Err(error)) if attempt < 30 => {
+                        tracing::debug!(%error, attempt, "recording a skipped trigger failed; trying again");
+                        tokio::time::sleep(std::time::Duration::from_millis(200 * u64::from(attempt))).await;
+                    }
+                    Ok(Err(error)) => tracing::error!(%error, "could not record a skipped trigger"),
+                    Err(error) => {
+                        tracing::error!(%error, "could not record a skipped trigger");
+                        return None;
+                    }
+                }
+            }
+            None
+        })
+    }
+
+    /// Marks runs left `running` by a process that died as failed (their transaction was never committed, so none
+    /// of their data is there). A run counts as orphaned when nobody holds its connector's lock: a live run in
+    /// another replica keeps its lock, and is left alone. Returns the ids marked.
+    pub fn recover_interrupted_runs(&self) -> Result<Vec<i64>, StoreError> {
+        let mut conn = self.connection()?;
+        let connectors: Vec<String> = import_run::table
+            .filter(import_run::status.eq(RunStatus::Running.as_str()))
+            .select(import_run::connector)
+            .distinct()
+            .load(&mut conn)?;
+        let mut recovered = Vec::new();
+        for connector in connectors {
+            let Some(_lock) = locks::try_lock(&self.url, &connector)? else { continue };
+            let ids: Vec<i64> = import_run::table
+                .filter(import_run::connector.eq(&connector))
+                .filter(import_run::status.eq(RunStatus::Running.as_str()))
+                .select(import_run::id)
+                .load(&mut conn)?;
+            diesel::update(import_run::table.filter(import_run::id.eq_any(&ids)))
+                .set((
+                    import_run::status.eq(RunStatus::Failed.as_str()),
+                    import_run::finished_at.eq(crate::now()),
+                    import_run::error.eq(
+                        "interrupted: the process running this import stopped before it finished; nothing of it was kept",
+                    ),
+                ))
+                .execute(&mut conn)?;
+            for id in &ids {
+                tracing::warn!(run_id = id, %connector, "marked a run left running by a stopped process as failed");
+            }
+            recovered.extend(ids);
+        }
+        Ok(recovered)
+    }
+}
+
+/// A run of this slot that stops another one: any but skipped ones, or for a retry only running and successful ones.
+fn slot_taken(
+    conn: &mut DbConnection,
+    connector: &str,
+    slot: NaiveDateTime,
+    retry: bool,
+) -> Result<Option<i64>, StoreError> {
+    let blocking: &[&str] =
+        if retry { &["running", "succeeded", "unchanged"] } else { &["running", "succeeded", "unchanged", "failed"] };
+    Ok(import_run::table
+        .filter(import_run::connector.eq(connector))
+        .filter(import_run::scheduled_for.eq(slot))
+        .filter(import_run::status.eq_any(blocking))
+        .select(import_run::id)
+        .order(import_run::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// What the API shows of a connector's runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorRunStatus {
+    pub connector: String,
+    /// The newest run that was not skipped.
+    pub last_run: Option<crate::rows::ImportRunRow>,
+    /// When the newest successful (or unchanged) run finished.
+    pub last_success_at: Option<NaiveDateTime>,
+}
+
+/// The last run and last success of each connector.
+pub fn connector_status(conn: &mut DbConnection, connectors: &[String]) -> Result<Vec<ConnectorRunStatus>, StoreError> {
+    use crate::rows::ImportRunRow;
+    let mut statuses = Vec::with_capacity(connectors.len());
+    for connector in connectors {
+        let last_run = import_run::table
+            .filter(import_run::connector.eq(connector))
+            .filter(import_run::status.ne(RunStatus::Skipped.as_str()))
+            .order(import_run::id.desc())
+            .select(ImportRunRow::as_select())
+            .first(conn)
+            .optional()?;
+        let last_success_at = import_run::table
+            .filter(import_run::connector.eq(connector))
+            .filter(import_run::status.eq_any(["succeeded", "unchanged"]))
+            .order(import_run::id.desc())
+            .select(import_run::finished_at)
+            .first::<Option<NaiveDateTime>>(conn)
+            .optional()?
+            .flatten();
+        statuses.push(ConnectorRunStatus { connector: connector.clone(), last_run, last_success_at });
+    }
+    Ok(statuses)
+}
+
+/// The id of the connector's newest run that was not skipped.
+pub fn latest_run_id(conn: &mut DbConnection, connector: &str) -> Result<Option<i64>, StoreError> {
+    Ok(import_run::table
+        .filter(import_run::connector.eq(connector))
+        .filter(import_run::status.ne(RunStatus::Skipped.as_str()))
+        .order(import_run::id.desc())
+        .select(import_run::id)
+        .first(conn)
+        .optional()?)
 }
 
 impl ImportRun {
@@ -272,6 +478,8 @@ impl Writer {
         mut self,
         mut conn: PooledConnection,
         _permit: Option<OwnedSemaphorePermit>,
+        // Held until the run is recorded; dropped last.
+        _lock: ConnectorLock,
         error_sender: oneshot::Sender<String>,
     ) -> RunSummary {
         let mut notes = Vec::new();

@@ -351,6 +351,7 @@ diesel::table! {
         error -> Nullable<Text>,
         notes -> Text,
         watermark -> Nullable<Text>,
+        scheduled_for -> Nullable<Timestamp>,
     }
 }
 

@@ -10,13 +10,18 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
-/// The database answers and its schema is current.
+/// The database answers and its schema is current. Stale connectors (last success older than their
+/// `stale_after`) are listed in the body; they do not make the process unready.
 pub async fn readyz(state: web::Data<ApiState>) -> Result<HttpResponse, Problem> {
-    let store = state.store.clone();
-    match web::block(move || store.check_ready()).await? {
-        Ok(()) => {
-            Ok(HttpResponse::Ok().json(json!({ "status": "ready", "database": state.store.url().backend_name() })))
-        }
+    let shared = state.clone();
+    let checked = web::block(move || {
+        shared.store.check_ready()?;
+        super::connectors::stale_connectors(&shared)
+    });
+    match checked.await? {
+        Ok(stale) => Ok(HttpResponse::Ok().json(
+            json!({ "status": "ready", "database": state.store.url().backend_name(), "stale_connectors": stale }),
+        )),
         Err(error) => {
             tracing::warn!(%error, "not ready");
             Err(Problem::unavailable(format!("not ready: {}", readiness_reason(&error))))

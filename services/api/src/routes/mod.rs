@@ -1,3 +1,4 @@
+pub mod connectors;
 pub mod health;
 pub mod partners;
 pub mod resources;

@@ -33,10 +33,10 @@ pub async fn list(
         return Err(Problem::bad_request(format!("parameter `limit` must be between 1 and {MAX_LIMIT}")));
     }
     if let Some(status) =
-        query.status.as_deref().filter(|s| !matches!(*s, "running" | "succeeded" | "unchanged" | "failed"))
+        query.status.as_deref().filter(|s| !matches!(*s, "running" | "succeeded" | "unchanged" | "failed" | "skipped"))
     {
         return Err(Problem::bad_request(format!(
-            "parameter `status`: unknown status `{status}` (running, succeeded, unchanged, failed)"
+            "parameter `status`: unknown status `{status}` (running, succeeded, unchanged, failed, skipped)"
         )));
     }
     let before_id = match query.cursor.as_deref() {

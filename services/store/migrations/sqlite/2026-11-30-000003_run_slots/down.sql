@@ -1,0 +1,2 @@
+DROP INDEX import_run_slot;
+ALTER TABLE import_run DROP COLUMN scheduled_for;
