@@ -226,6 +226,7 @@ async fn staleness_shows_in_readyz_and_metrics() {
         let metrics = app.get("/metrics").await.text().await.expect("text");
         let parsed = parse_prometheus(&metrics);
         assert_eq!(parsed.get("ikz_connector_stale{connector=\"programme\"}"), Some(&1.0), "{metrics}");
+        assert_eq!(scraped_gauge(&metrics, "ikz_connector_stale", "programme"), Some(1.0));
 
         let response = app
             .client
@@ -245,6 +246,7 @@ async fn staleness_shows_in_readyz_and_metrics() {
         let metrics = app.get("/metrics").await.text().await.expect("text");
         let parsed = parse_prometheus(&metrics);
         assert_eq!(parsed.get("ikz_connector_stale{connector=\"programme\"}"), Some(&0.0));
+        assert_eq!(scraped_gauge(&metrics, "ikz_connector_stale", "programme"), Some(0.0));
         assert!(parsed
             .get("ikz_connector_last_success_timestamp_seconds{connector=\"programme\"}")
             .is_some_and(|t| *t > 1.7e9));
@@ -259,6 +261,21 @@ async fn staleness_shows_in_readyz_and_metrics() {
         assert!(parsed.keys().any(|key| key.starts_with("ikz_http_request_duration_seconds_bucket{route=\"/readyz\"")));
         assert_eq!(app.get("/api/v1/connectors/nope/runs").await.status(), 404);
     }
+}
+
+/// `/metrics` read by the prometheus-parse crate (as a scraper reads it): the value of a connector's gauge.
+fn scraped_gauge(text: &str, metric: &str, connector: &str) -> Option<f64> {
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|line| Ok(line.to_owned())))
+        .unwrap_or_else(|error| panic!("prometheus-parse rejects /metrics: {error}\n{text}"));
+    assert!(!scrape.samples.is_empty(), "{text}");
+    scrape.samples.iter().find_map(|sample| match sample.value {
+        prometheus_parse::Value::Gauge(value)
+            if sample.metric == metric && sample.labels.get("connector") == Some(connector) =>
+        {
+            Some(value)
+        }
+        _ => None,
+    })
 }
 
 /// A strict reader of the Prometheus text format 0.0.4: `# HELP`/`# TYPE` lines with known types, declared before
