@@ -254,11 +254,13 @@ async fn staleness_shows_in_readyz_and_metrics() {
         assert_eq!(parsed.get("ikz_import_run_duration_seconds_count{connector=\"programme\"}"), Some(&1.0));
         assert!(
             parsed.keys().any(|key| key.starts_with(
-                "ikz_http_requests_total{route=\"/api/v1/connectors/{id}/runs\",method=\"POST\",status=\"202\""
+                "ikz_http_requests_total{method=\"POST\",route=\"/api/v1/connectors/{id}/runs\",status=\"202\""
             )),
             "{metrics}"
         );
-        assert!(parsed.keys().any(|key| key.starts_with("ikz_http_request_duration_seconds_bucket{route=\"/readyz\"")));
+        assert!(parsed
+            .keys()
+            .any(|key| key.starts_with("ikz_http_request_duration_seconds_bucket{method=\"GET\",route=\"/readyz\"")));
         assert_eq!(app.get("/api/v1/connectors/nope/runs").await.status(), 404);
     }
 }

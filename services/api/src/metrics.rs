@@ -4,15 +4,15 @@
 //! connector and status; records by outcome; run duration) plus gauges read from the database at scrape time (last
 //! success per connector, stale flag), so every replica reports the same connector health.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
+use prometheus::{
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
 
 use crate::auth::Reader;
 use crate::{ApiState, Problem};
@@ -20,46 +20,20 @@ use crate::{ApiState, Problem};
 const HTTP_BUCKETS: [f64; 11] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
 const RUN_BUCKETS: [f64; 10] = [1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0];
 
-#[derive(Debug, Clone, Default)]
-struct Histogram {
-    buckets: Vec<u64>,
-    count: u64,
-    sum: f64,
-}
-
-impl Histogram {
-    fn observe(&mut self, bounds: &[f64], value: f64) {
-        if self.buckets.len() != bounds.len() {
-            self.buckets = vec![0; bounds.len()];
-        }
-        for (bucket, bound) in self.buckets.iter_mut().zip(bounds) {
-            if value <= *bound {
-                *bucket += 1;
-            }
-        }
-        self.count += 1;
-        self.sum += value;
-    }
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    /// (route, method, status) → count
-    requests: BTreeMap<(String, String, u16), u64>,
-    /// (route, method) → latency
-    latency: BTreeMap<(String, String), Histogram>,
-    /// (connector, status) → count
-    runs: BTreeMap<(String, String), u64>,
-    /// (connector, outcome) → count
-    records: BTreeMap<(String, String), u64>,
-    /// connector → duration
-    durations: BTreeMap<String, Histogram>,
-}
-
-/// This process's counters.
-#[derive(Debug, Default)]
+/// This process's counters and histograms, kept by the prometheus crate.
 pub struct Metrics {
-    inner: Mutex<Inner>,
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    runs: IntCounterVec,
+    records: IntCounterVec,
+    durations: HistogramVec,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
 }
 
 /// A finished run, as the metrics count it.
@@ -85,21 +59,77 @@ pub struct ConnectorGauge {
     pub stale: bool,
 }
 
-impl Metrics {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let vec =
+        IntCounterVec::new(Opts::new(name, help), labels).unwrap_or_else(|error| panic!("metric {name}: {error}"));
+    register(registry, name, Box::new(vec.clone()));
+    vec
+}
 
+fn histogram(registry: &Registry, name: &str, help: &str, labels: &[&str], buckets: &[f64]) -> HistogramVec {
+    let opts = HistogramOpts::new(name, help).buckets(buckets.to_vec());
+    let vec = HistogramVec::new(opts, labels).unwrap_or_else(|error| panic!("metric {name}: {error}"));
+    register(registry, name, Box::new(vec.clone()));
+    vec
+}
+
+fn register(registry: &Registry, name: &str, collector: Box<dyn prometheus::core::Collector>) {
+    if let Err(error) = registry.register(collector) {
+        tracing::error!(metric = name, %error, "metric not registered");
+    }
+}
+
+impl Default for Metrics {
+    /// The metric definitions are constants: a failure here is a programming error, caught by the tests.
+    fn default() -> Self {
+        let registry = Registry::new();
+        Metrics {
+            requests: counter(
+                &registry,
+                "ikz_http_requests_total",
+                "HTTP requests by route pattern, method and status.",
+                &["route", "method", "status"],
+            ),
+            latency: histogram(
+                &registry,
+                "ikz_http_request_duration_seconds",
+                "HTTP request latency.",
+                &["route", "method"],
+                &HTTP_BUCKETS,
+            ),
+            runs: counter(
+                &registry,
+                "ikz_import_runs_total",
+                "Import runs by connector and status (skipped included).",
+                &["connector", "status"],
+            ),
+            records: counter(
+                &registry,
+                "ikz_import_records_total",
+                "Records of import runs by outcome.",
+                &["connector", "outcome"],
+            ),
+            durations: histogram(
+                &registry,
+                "ikz_import_run_duration_seconds",
+                "Duration of import runs.",
+                &["connector"],
+                &RUN_BUCKETS,
+            ),
+            registry,
+        }
+    }
+}
+
+impl Metrics {
     pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
-        let mut inner = self.lock();
-        *inner.requests.entry((route.to_owned(), method.to_owned(), status)).or_default() += 1;
-        inner.latency.entry((route.to_owned(), method.to_owned())).or_default().observe(&HTTP_BUCKETS, seconds);
+        self.requests.with_label_values(&[route, method, &status.to_string()]).inc();
+        self.latency.with_label_values(&[route, method]).observe(seconds);
     }
 
     /// Counts a run (or a skipped trigger, with zero counts and no duration).
     pub fn observe_run(&self, run: RunRecord<'_>) {
-        let mut inner = self.lock();
-        *inner.runs.entry((run.connector.to_owned(), run.status.to_owned())).or_default() += 1;
+        self.runs.with_label_values(&[run.connector, run.status]).inc();
         if run.status == "skipped" {
             return;
         }
@@ -111,117 +141,43 @@ impl Metrics {
             ("deleted", run.deleted),
             ("rejected", run.rejected),
         ] {
-            *inner.records.entry((run.connector.to_owned(), outcome.to_owned())).or_default() += count.max(0) as u64;
+            self.records.with_label_values(&[run.connector, outcome]).inc_by(count.max(0) as u64);
         }
-        inner.durations.entry(run.connector.to_owned()).or_default().observe(&RUN_BUCKETS, run.seconds);
+        self.durations.with_label_values(&[run.connector]).observe(run.seconds);
     }
 
-    /// The exposition text.
+    /// The exposition text: this process's metrics plus the connector gauges read at scrape time.
     pub fn render(&self, connectors: &[ConnectorGauge]) -> String {
-        let inner = self.lock();
-        let mut out = String::new();
-        header(&mut out, "ikz_http_requests_total", "counter", "HTTP requests by route pattern, method and status.");
-        for ((route, method, status), count) in &inner.requests {
-            let _ = writeln!(
-                out,
-                "ikz_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {count}",
-                escape(route),
-                escape(method)
-            );
-        }
-        header(&mut out, "ikz_http_request_duration_seconds", "histogram", "HTTP request latency.");
-        for ((route, method), histogram) in &inner.latency {
-            let labels = format!("route=\"{}\",method=\"{}\"", escape(route), escape(method));
-            histogram_lines(&mut out, "ikz_http_request_duration_seconds", &labels, &HTTP_BUCKETS, histogram);
-        }
-        header(&mut out, "ikz_import_runs_total", "counter", "Import runs by connector and status (skipped included).");
-        for ((connector, status), count) in &inner.runs {
-            let _ = writeln!(
-                out,
-                "ikz_import_runs_total{{connector=\"{}\",status=\"{}\"}} {count}",
-                escape(connector),
-                escape(status)
-            );
-        }
-        header(&mut out, "ikz_import_records_total", "counter", "Records of import runs by outcome.");
-        for ((connector, outcome), count) in &inner.records {
-            let _ = writeln!(
-                out,
-                "ikz_import_records_total{{connector=\"{}\",outcome=\"{}\"}} {count}",
-                escape(connector),
-                escape(outcome)
-            );
-        }
-        header(&mut out, "ikz_import_run_duration_seconds", "histogram", "Duration of import runs.");
-        for (connector, histogram) in &inner.durations {
-            let labels = format!("connector=\"{}\"", escape(connector));
-            histogram_lines(&mut out, "ikz_import_run_duration_seconds", &labels, &RUN_BUCKETS, histogram);
-        }
-        drop(inner);
-        header(
-            &mut out,
-            "ikz_connector_last_success_timestamp_seconds",
-            "gauge",
-            "When the connector's last successful run finished (Unix time); absent if it never succeeded.",
+        let mut families = self.registry.gather();
+        let scrape = Registry::new();
+        let last_success = GaugeVec::new(
+            Opts::new(
+                "ikz_connector_last_success_timestamp_seconds",
+                "When the connector's last successful run finished (Unix time); absent if it never succeeded.",
+            ),
+            &["connector"],
         );
-        for gauge in connectors {
-            if let Some(at) = gauge.last_success {
-                let _ = writeln!(
-                    out,
-                    "ikz_connector_last_success_timestamp_seconds{{connector=\"{}\"}} {}",
-                    escape(&gauge.connector),
-                    number(at)
-                );
+        let stale = IntGaugeVec::new(
+            Opts::new("ikz_connector_stale", "1 if the connector's last success is older than its stale_after."),
+            &["connector"],
+        );
+        if let (Ok(last_success), Ok(stale)) = (last_success, stale) {
+            for gauge in connectors {
+                if let Some(at) = gauge.last_success {
+                    last_success.with_label_values(&[gauge.connector.as_str()]).set(at);
+                }
+                stale.with_label_values(&[gauge.connector.as_str()]).set(i64::from(gauge.stale));
             }
+            register(&scrape, "ikz_connector_last_success_timestamp_seconds", Box::new(last_success));
+            register(&scrape, "ikz_connector_stale", Box::new(stale));
         }
-        header(
-            &mut out,
-            "ikz_connector_stale",
-            "gauge",
-            "1 if the connector's last success is older than its stale_after.",
-        );
-        for gauge in connectors {
-            let _ = writeln!(
-                out,
-                "ikz_connector_stale{{connector=\"{}\"}} {}",
-                escape(&gauge.connector),
-                u8::from(gauge.stale)
-            );
+        families.extend(scrape.gather());
+        let mut out = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&families, &mut out) {
+            tracing::error!(%error, "encoding /metrics failed");
         }
-        out
+        String::from_utf8(out).unwrap_or_default()
     }
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-fn histogram_lines(out: &mut String, name: &str, labels: &str, bounds: &[f64], histogram: &Histogram) {
-    for (index, bound) in bounds.iter().enumerate() {
-        let count = histogram.buckets.get(index).copied().unwrap_or(0);
-        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{}\"}} {count}", number(*bound));
-    }
-    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", histogram.count);
-    let _ = writeln!(out, "{name}_sum{{{labels}}} {}", number(histogram.sum));
-    let _ = writeln!(out, "{name}_count{{{labels}}} {}", histogram.count);
-}
-
-fn number(value: f64) -> String {
-    if value.is_finite() {
-        format!("{value}")
-    } else if value.is_nan() {
-        "NaN".into()
-    } else if value > 0.0 {
-        "+Inf".into()
-    } else {
-        "-Inf".into()
-    }
-}
-
-/// Label values escape `\`, `"` and newlines.
-fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
 /// Middleware: counts every request by its route pattern (`/api/v1/import-runs/{id}`; `unmatched` for 404s, so
@@ -284,14 +240,14 @@ mod tests {
         });
         let text = metrics.render(&[ConnectorGauge { connector: "a\"b".into(), last_success: Some(1.5), stale: true }]);
         assert!(
-            text.contains("ikz_http_requests_total{route=\"/api/v1/x/{id}\",method=\"GET\",status=\"200\"} 1"),
+            text.contains("ikz_http_requests_total{method=\"GET\",route=\"/api/v1/x/{id}\",status=\"200\"} 1"),
             "{text}"
         );
         assert!(text.contains(
-            "ikz_http_request_duration_seconds_bucket{route=\"/api/v1/x/{id}\",method=\"GET\",le=\"0.005\"} 1"
+            "ikz_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/x/{id}\",le=\"0.005\"} 1"
         ));
         assert!(text.contains(
-            "ikz_http_request_duration_seconds_bucket{route=\"/api/v1/x/{id}\",method=\"GET\",le=\"0.001\"} 0"
+            "ikz_http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/v1/x/{id}\",le=\"0.001\"} 0"
         ));
         assert!(text.contains("ikz_import_records_total{connector=\"a\\\"b\",outcome=\"created\"} 3"), "{text}");
         assert!(text.contains("ikz_connector_stale{connector=\"a\\\"b\"} 1"));
