@@ -86,3 +86,31 @@ async fn public_read_opens_reads_but_not_admin_routes() {
     assert_eq!(status(&app, "POST", "/api/v1/connectors/programme/runs", Some(READ)).await.0, 403);
     assert_eq!(status(&app, "POST", "/api/v1/connectors/programme/runs", Some(ADMIN)).await.0, 202);
 }
+
+/// Rejected records carry raw source values: `/import-runs/{id}` lists them for admin tokens only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_records_are_for_admins() {
+    let (config, app, _database) = app(true).await;
+    config.data_file("programme.jsonl", b"{kaputt\n");
+    let triggered = app
+        .client
+        .post(format!("{}/api/v1/connectors/programme/runs", app.address))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("trigger");
+    assert_eq!(triggered.status(), 202);
+    let run = app.wait_for_run("programme").await;
+    let path = format!("{}/api/v1/import-runs/{}", app.address, run["id"]);
+    let public: serde_json::Value = app.client.get(&path).send().await.expect("get").json().await.expect("json");
+    assert_eq!(public["data"]["rejected"], 1, "{public}");
+    assert!(public["data"].get("rejected_records").is_none(), "{public}");
+    let reader: serde_json::Value =
+        app.client.get(&path).bearer_auth(READ).send().await.expect("get").json().await.expect("json");
+    assert!(reader["data"].get("rejected_records").is_none());
+    let admin: serde_json::Value =
+        app.client.get(&path).bearer_auth(ADMIN).send().await.expect("get").json().await.expect("json");
+    let rejects = admin["data"]["rejected_records"].as_array().expect("rejects for admins");
+    assert_eq!(rejects.len(), 1);
+    assert!(rejects[0]["location"].as_str().is_some_and(|location| location.ends_with("programme.jsonl:1")));
+}

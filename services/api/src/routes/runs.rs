@@ -71,22 +71,30 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(ListPage { data: runs, links: Links { next }, meta }))
 }
 
-pub async fn get(state: web::Data<ApiState>, path: web::Path<String>) -> Result<HttpResponse, Problem> {
+/// One run; its rejected records (values from the sources) only for admin tokens, as ARCHITECTURE.md says.
+pub async fn get(
+    state: web::Data<ApiState>,
+    path: web::Path<String>,
+    admin: Option<crate::auth::Admin>,
+) -> Result<HttpResponse, Problem> {
+    let with_rejects = admin.is_some();
     let id: i64 = path.parse().map_err(|_| Problem::bad_request("path segment `id` must be a run number"))?;
     let store = state.store.clone();
     let found = web::block(move || -> Result<_, ikz_store::StoreError> {
         let mut conn = store.connection()?;
         let run = queries::get_run(&mut conn, id)?;
         let rejects = match &run {
-            Some(_) => queries::rejected_records(&mut conn, id, MAX_REJECTS)?,
-            None => Vec::new(),
+            Some(_) if with_rejects => queries::rejected_records(&mut conn, id, MAX_REJECTS)?,
+            _ => Vec::new(),
         };
         Ok(run.map(|run| (run, rejects)))
     })
     .await??;
     let (run, rejects) = found.ok_or_else(|| Problem::not_found(format!("import run {id} does not exist")))?;
     let mut body = serde_json::to_value(&run).map_err(Problem::internal)?;
-    body["rejected_records"] = serde_json::to_value(&rejects).map_err(Problem::internal)?;
+    if with_rejects {
+        body["rejected_records"] = serde_json::to_value(&rejects).map_err(Problem::internal)?;
+    }
     Ok(HttpResponse::Ok().json(json!({ "data": body })))
 }
 
