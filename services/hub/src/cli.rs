@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use crate::clock::SystemClock;
 use crate::configuration::{self, Config};
-use crate::runner::PreviewSink;
+use crate::preview::PreviewSink;
 use crate::scheduler::Hub;
 use crate::startup::{self, Application};
 use crate::telemetry::{self, LogFormat};

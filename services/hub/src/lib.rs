@@ -5,8 +5,8 @@
 pub mod cli;
 pub mod clock;
 pub mod configuration;
+pub mod preview;
 pub mod progress;
-pub mod runner;
 pub mod schedule;
 pub mod scheduler;
 pub mod startup;
