@@ -6,11 +6,25 @@ use serde::{Deserialize, Deserializer};
 use super::page::Flavour;
 use crate::settings::FieldError;
 
+/// How a classic site's calendar, meetings and agenda items are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Mode {
+    /// The HTML pages (si010_e.asp, to010.asp, to020.asp).
+    #[default]
+    Html,
+    /// The XML export of the same pages (`selfaction=ws&template=xyz`); papers still come from vo020.asp.
+    Xml,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub(crate) struct Settings {
     /// "classic" (ALLRIS net 3.x, default) or "allris4".
     #[serde(default)]
     pub flavour: Flavour,
+    /// "html" (default) or "xml": classic sites only.
+    #[serde(default)]
+    pub mode: Mode,
     /// The first run walks the calendar from this date on; later runs walk the window only.
     #[serde(default, deserialize_with = "date")]
     pub start_date: Option<NaiveDate>,
@@ -29,7 +43,8 @@ pub(crate) struct Settings {
     /// At most this many pages per run, a guard against a site that links without end.
     #[serde(default = "default_max_pages")]
     pub max_pages: usize,
-    /// The calendar page's name: "si010_e.asp" (classic default) or "si010" (ALLRIS 4 default).
+    /// The calendar page's name: "si010_e.asp" (classic default), "si010.asp" (classic XML export default) or
+    /// "si010" (ALLRIS 4 default).
     pub calendar_page: Option<String>,
     /// For a saved site (`file:` source): the live site's base URL, used for the records' links.
     pub public_base_url: Option<String>,
@@ -65,6 +80,9 @@ fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<NaiveDate>,
 impl Settings {
     pub(crate) fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
+        if self.mode == Mode::Xml && self.flavour != Flavour::Classic {
+            errors.push(FieldError::new("mode", "the XML export exists only on ALLRIS classic sites (flavour = \"classic\")"));
+        }
         if self.max_pages == 0 {
             errors.push(FieldError::new("max_pages", "must be at least 1"));
         }
@@ -102,6 +120,7 @@ mod tests {
         assert_eq!(settings.start_date, NaiveDate::from_ymd_opt(2019, 10, 1));
         assert_eq!(settings.flavour, Flavour::Allris4);
         assert_eq!((settings.window_months_back, settings.window_months_ahead, settings.max_pages), (3, 6, 5000));
+        assert_eq!(settings.mode, Mode::Html);
         let table: toml::Table = toml::from_str("start_date = '01.10.2019'").expect("toml");
         assert_eq!(
             parse_settings::<Settings>(&table).expect("settings").start_date,
@@ -117,6 +136,14 @@ mod tests {
         let table: toml::Table = toml::from_str("start_date = 'bald'").expect("toml");
         let errors = parse_settings::<Settings>(&table).expect_err("bad date");
         assert_eq!(errors[0].field, "start_date");
+        let table: toml::Table = toml::from_str("mode = 'json'").expect("toml");
+        let errors = parse_settings::<Settings>(&table).expect_err("unknown mode");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "mode");
+        assert!(errors[0].message.starts_with("unknown variant `json`, expected `html` or `xml`"), "{errors:?}");
+        let table: toml::Table = toml::from_str("mode = 'xml'\nflavour = 'allris4'").expect("toml");
+        let settings: Settings = parse_settings(&table).expect("parses");
+        assert_eq!(settings.validate().map_err(|errors| errors[0].field.clone()), Err("mode".to_owned()));
         let table: toml::Table = toml::from_str("max_pages = 0").expect("toml");
         let settings: Settings = parse_settings(&table).expect("parses");
         assert_eq!(settings.validate(), Err(vec![FieldError::new("max_pages", "must be at least 1")]));

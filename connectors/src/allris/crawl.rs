@@ -9,8 +9,8 @@ use std::path::PathBuf;
 use chrono::{Datelike, Months, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::config::Settings;
-use super::page::{parse_page, Flavour, PageContent, PageError, ParsedPage};
+use super::config::{Mode, Settings};
+use super::page::{parse_page, Flavour, MeetingPage, PageContent, PageError, ParsedPage};
 use super::records::{self, Links};
 use crate::connector::{ConnectorError, Rejection, RunContext, RunOutcome, Source};
 use crate::fetch::Fetched;
@@ -29,12 +29,17 @@ pub(crate) enum Target {
 pub(crate) struct Site {
     pub source: Source,
     pub flavour: Flavour,
+    pub mode: Mode,
     pub calendar_page: String,
     pub public_base_url: Option<String>,
 }
 
+/// The query that turns a classic page into its XML export.
+const EXPORT: &str = "selfaction=ws&template=xyz";
+
 impl Site {
-    /// The page's path relative to the site: "vo020.asp?VOLFDNR=12" (classic) or "vo020?VOLFDNR=12" (ALLRIS 4).
+    /// The page a reader opens, relative to the site: "vo020.asp?VOLFDNR=12" (classic) or "vo020?VOLFDNR=12"
+    /// (ALLRIS 4). Records link here in both modes.
     fn relative(&self, target: &Target) -> String {
         let suffix = if self.flavour == Flavour::Classic { ".asp" } else { "" };
         match target {
@@ -45,12 +50,39 @@ impl Site {
         }
     }
 
-    /// A saved site holds `si010/2019-11.html`, `to010/<SILFDNR>.html`, `to020/<TOLFDNR>.html`, `vo020/<VOLFDNR>.html`.
-    fn saved_file(folder: &std::path::Path, target: &Target) -> PathBuf {
+    /// What is fetched: the page, or in XML mode the export of calendar months, meetings and agenda items.
+    fn fetched(&self, target: &Target) -> String {
+        if self.mode == Mode::Html {
+            return self.relative(target);
+        }
         match target {
-            Target::Calendar { year, month } => folder.join("si010").join(format!("{year}-{month:02}.html")),
-            Target::Meeting(id) => folder.join("to010").join(format!("{id}.html")),
-            Target::AgendaItem(id) => folder.join("to020").join(format!("{id}.html")),
+            Target::Calendar { year, month } => {
+                let first = NaiveDate::from_ymd_opt(*year, *month, 1);
+                let last = first.and_then(|first| first.checked_add_months(Months::new(1))).and_then(|next| next.pred_opt());
+                match (first, last) {
+                    (Some(first), Some(last)) => format!(
+                        "{}?{EXPORT}&kaldatvon={}&kaldatbis={}",
+                        self.calendar_page,
+                        first.format("%d.%m.%Y"),
+                        last.format("%d.%m.%Y")
+                    ),
+                    _ => self.relative(target),
+                }
+            }
+            Target::Meeting(id) => format!("to010.asp?{EXPORT}&SILFDNR={id}"),
+            Target::AgendaItem(id) => format!("to020.asp?{EXPORT}&TOLFDNR={id}"),
+            Target::Paper(_) => self.relative(target),
+        }
+    }
+
+    /// A saved site holds `si010/2019-11.html`, `to010/<SILFDNR>.html`, `to020/<TOLFDNR>.html`, `vo020/<VOLFDNR>.html`;
+    /// in XML mode the calendar months, meetings and agenda items as `.xml`.
+    fn saved_file(&self, folder: &std::path::Path, target: &Target) -> PathBuf {
+        let export = if self.mode == Mode::Xml { "xml" } else { "html" };
+        match target {
+            Target::Calendar { year, month } => folder.join("si010").join(format!("{year}-{month:02}.{export}")),
+            Target::Meeting(id) => folder.join("to010").join(format!("{id}.{export}")),
+            Target::AgendaItem(id) => folder.join("to020").join(format!("{id}.{export}")),
             Target::Paper(id) => folder.join("vo020").join(format!("{id}.html")),
         }
     }
@@ -64,9 +96,9 @@ impl Site {
     fn location(&self, target: &Target) -> String {
         match &self.source {
             Source::Http(base) => {
-                Self::join(base, &self.relative(target)).unwrap_or_else(|| format!("{base}{}", self.relative(target)))
+                Self::join(base, &self.fetched(target)).unwrap_or_else(|| format!("{base}{}", self.fetched(target)))
             }
-            Source::File(folder) => Self::saved_file(folder, target).display().to_string(),
+            Source::File(folder) => self.saved_file(folder, target).display().to_string(),
         }
     }
 
@@ -83,7 +115,7 @@ impl Site {
     async fn read(&self, fetcher: &crate::fetch::Fetcher, target: &Target) -> Result<Option<Vec<u8>>, String> {
         let fetched = match &self.source {
             Source::File(folder) => {
-                let path = Self::saved_file(folder, target);
+                let path = self.saved_file(folder, target);
                 if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
                     return match target {
                         Target::Calendar { .. } => Ok(None),
@@ -151,6 +183,8 @@ struct Crawl<'s, 'c> {
     emitted: HashSet<String>,
     /// What agendas said about papers, for papers that turn out not to be public.
     paper_hints: HashMap<String, (Option<String>, String)>,
+    /// What XML calendars said about meetings, for meeting exports without date or name.
+    listed: HashMap<String, MeetingPage>,
     pages: usize,
     rejected: usize,
     not_public: usize,
@@ -175,6 +209,7 @@ pub(crate) async fn run(site: &Site, settings: &Settings, ctx: RunContext<'_>) -
         queue: months.into(),
         emitted: HashSet::new(),
         paper_hints: HashMap::new(),
+        listed: HashMap::new(),
         pages: 0,
         rejected: 0,
         not_public: 0,
@@ -273,12 +308,24 @@ impl Crawl<'_, '_> {
                 }
             }
             (Target::Calendar { .. }, PageContent::Calendar(calendar)) => {
+                for listed in calendar.listed {
+                    if let Some(silfdnr) = listed.silfdnr.clone() {
+                        self.listed.insert(silfdnr, listed);
+                    }
+                }
                 for silfdnr in calendar.meetings {
                     self.enqueue(Target::Meeting(silfdnr));
                 }
             }
             (Target::Meeting(silfdnr), PageContent::Meeting(mut meeting)) => {
                 meeting.silfdnr.get_or_insert_with(|| silfdnr.clone());
+                if let Some(listed) = self.listed.get(silfdnr) {
+                    complete_from_calendar(&mut meeting, listed);
+                }
+                if meeting.date.is_none() {
+                    let message = "the meeting has no date, and no calendar month lists it".to_owned();
+                    return self.reject(location, Some("Datum".into()), message).await;
+                }
                 self.meeting(&location, meeting).await?;
             }
             (Target::Paper(volfdnr), PageContent::Paper(mut paper)) => {
@@ -339,6 +386,23 @@ impl Crawl<'_, '_> {
     }
 }
 
+/// Fills what a meeting's export leaves out from its calendar entry.
+fn complete_from_calendar(meeting: &mut MeetingPage, listed: &MeetingPage) {
+    if meeting.date.is_none() {
+        (meeting.date, meeting.start_time, meeting.end_time) = (listed.date, listed.start_time, listed.end_time);
+    }
+    let fill = |own: &mut Option<String>, other: &Option<String>| {
+        if own.is_none() {
+            own.clone_from(other);
+        }
+    };
+    fill(&mut meeting.name, &listed.name);
+    fill(&mut meeting.committee, &listed.committee);
+    fill(&mut meeting.status, &listed.status);
+    fill(&mut meeting.room, &listed.room);
+    fill(&mut meeting.place, &listed.place);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,6 +433,7 @@ mod tests {
         let mut site = Site {
             source: Source::Http("https://ris.example/bi".into()),
             flavour: Flavour::Classic,
+            mode: Mode::Html,
             calendar_page: "si010_e.asp".into(),
             public_base_url: None,
         };
@@ -382,5 +447,29 @@ mod tests {
         let saved = Site { source: Source::File("/srv/site".into()), ..site };
         assert_eq!(saved.location(&Target::AgendaItem("5".into())), "/srv/site/to020/5.html");
         assert_eq!(saved.public_url(&Target::AgendaItem("5".into())), None);
+    }
+
+    #[test]
+    fn xml_mode_fetches_the_export_and_links_the_pages() {
+        let site = Site {
+            source: Source::Http("https://ris.example/bi/".into()),
+            flavour: Flavour::Classic,
+            mode: Mode::Xml,
+            calendar_page: "si010.asp".into(),
+            public_base_url: None,
+        };
+        assert_eq!(
+            site.location(&Target::Calendar { year: 2020, month: 2 }),
+            "https://ris.example/bi/si010.asp?selfaction=ws&template=xyz&kaldatvon=01.02.2020&kaldatbis=29.02.2020"
+        );
+        assert_eq!(
+            site.location(&Target::Meeting("7".into())),
+            "https://ris.example/bi/to010.asp?selfaction=ws&template=xyz&SILFDNR=7"
+        );
+        assert_eq!(site.public_url(&Target::Meeting("7".into())).as_deref(), Some("https://ris.example/bi/to010.asp?SILFDNR=7"));
+        assert_eq!(site.location(&Target::Paper("12".into())), "https://ris.example/bi/vo020.asp?VOLFDNR=12");
+        let saved = Site { source: Source::File("/srv/site".into()), ..site };
+        assert_eq!(saved.location(&Target::AgendaItem("5".into())), "/srv/site/to020/5.xml");
+        assert_eq!(saved.location(&Target::Paper("12".into())), "/srv/site/vo020/12.html");
     }
 }

@@ -14,6 +14,7 @@ mod allris4;
 mod classic;
 mod config;
 mod crawl;
+mod export;
 mod html;
 mod page;
 mod records;
@@ -55,13 +56,15 @@ pub fn build(spec: &ConnectorSpec<'_>) -> BuildResult {
             return Err(vec![FieldError::new("source", format!("`{url}` is not a valid URL"))]);
         }
     }
-    let calendar_page = settings.calendar_page.clone().unwrap_or_else(|| match settings.flavour {
-        Flavour::Classic => "si010_e.asp".to_owned(),
-        Flavour::Allris4 => "si010".to_owned(),
+    let calendar_page = settings.calendar_page.clone().unwrap_or_else(|| match (settings.flavour, settings.mode) {
+        (Flavour::Classic, config::Mode::Html) => "si010_e.asp".to_owned(),
+        (Flavour::Classic, config::Mode::Xml) => "si010.asp".to_owned(),
+        (Flavour::Allris4, _) => "si010".to_owned(),
     });
     let site = crawl::Site {
         source: spec.source.clone(),
         flavour: settings.flavour,
+        mode: settings.mode,
         calendar_page,
         public_base_url: settings.public_base_url.clone(),
     };

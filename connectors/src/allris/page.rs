@@ -164,6 +164,10 @@ pub struct OrganizationPage {
 pub struct CalendarPage {
     /// The SILFDNR of every meeting the month lists, in page order.
     pub meetings: Vec<String>,
+    /// What the XML export's calendar says about each meeting (name, Gremium, date, times): its to010 export
+    /// often lacks them. Empty for HTML calendars.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub listed: Vec<MeetingPage>,
 }
 
 /// A page whose markup does not fit.
@@ -185,10 +189,15 @@ impl PageError {
     }
 }
 
-/// Parses one ALLRIS page; its flavour and kind (paper, meeting, agenda item, committee, calendar) are detected from
-/// the page, helped by `location` (the URL or file name) where the page does not say. Relative links are resolved
+/// Parses one ALLRIS page or XML export document (classic's `selfaction=ws&template=xyz`); its flavour and kind
+/// (paper, meeting, agenda item, committee, calendar) are detected from the page, helped by `location` (the URL or
+/// file name) where the page does not say. Relative links are resolved
 /// against `location` when it is a URL.
 pub fn parse_page(bytes: &[u8], location: Option<&str>) -> Result<ParsedPage, PageError> {
+    if super::export::is_export(bytes) {
+        let content = super::export::parse(bytes, location)?;
+        return Ok(ParsedPage { flavour: Flavour::Classic, content });
+    }
     let text = decode(bytes);
     let document = Html::parse_document(&text);
     let url = location.filter(|location| location.starts_with("http://") || location.starts_with("https://"));

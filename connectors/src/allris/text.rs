@@ -32,7 +32,7 @@ pub(crate) enum Section {
 }
 
 impl Section {
-    fn from_anchor(name: &str) -> Option<Self> {
+    pub(crate) fn from_anchor(name: &str) -> Option<Self> {
         match name.trim_start_matches("allris").to_ascii_uppercase().as_str() {
             "SV" => Some(Section::Sachverhalt),
             "BV" => Some(Section::Beschlussvorschlag),
@@ -143,6 +143,11 @@ fn contains_anchor(node: ego_tree::NodeRef<'_, Node>) -> bool {
         matches!(descendant.value(), Node::Element(element)
             if element.name() == "a" && element.attr("name").is_some_and(|name| name.starts_with("allris")))
     })
+}
+
+/// A section document's block text as a page shows it: without the generator's banner, its heading line split off.
+pub(crate) fn section_text(block_text: &str) -> (Option<Section>, String) {
+    split_heading(&strip_noise(block_text))
 }
 
 /// Drops the generator's banner lines ("ALLRIS® Office Integration 3.9.2").

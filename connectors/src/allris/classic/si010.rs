@@ -19,5 +19,5 @@ pub(crate) fn parse(page: &Page<'_>) -> CalendarPage {
             }
         }
     }
-    CalendarPage { meetings }
+    CalendarPage { meetings, listed: Vec::new() }
 }
