@@ -49,7 +49,11 @@ fn partner() -> Partner {
 }
 
 async fn crawl(source: Source, watermark: Option<String>) -> (Collect, RunOutcome) {
-    let settings: toml::Table = toml::from_str("start_date = 2019-11-01").expect("toml");
+    crawl_with(source, watermark, "start_date = 2019-11-01").await
+}
+
+async fn crawl_with(source: Source, watermark: Option<String>, settings: &str) -> (Collect, RunOutcome) {
+    let settings: toml::Table = toml::from_str(settings).expect("toml");
     let partner = partner();
     let kind = registry::find("allris").expect("allris is registered");
     let spec =
@@ -82,6 +86,9 @@ async fn serve_demo(failing_requests: u64) -> MockServer {
     {
         for entry in std::fs::read_dir(demo_dir().join(dir)).expect("demo folder") {
             let file = entry.expect("entry").path();
+            if file.extension().and_then(|ext| ext.to_str()) != Some("html") {
+                continue;
+            }
             let id = file.file_stem().and_then(|stem| stem.to_str()).expect("file name").to_owned();
             if id == "1249" {
                 continue;
@@ -99,6 +106,46 @@ async fn serve_demo(failing_requests: u64) -> MockServer {
                 .await;
         }
     }
+    // The XML export of the same pages (mode = "xml"): matched before the HTML pages by its template parameter.
+    for (dir, page, key) in [("to010", "to010.asp", "SILFDNR"), ("to020", "to020.asp", "TOLFDNR")] {
+        for entry in std::fs::read_dir(demo_dir().join(dir)).expect("demo folder") {
+            let file = entry.expect("entry").path();
+            if file.extension().and_then(|ext| ext.to_str()) != Some("xml") {
+                continue;
+            }
+            let id = file.file_stem().and_then(|stem| stem.to_str()).expect("file name").to_owned();
+            let response = if matches!(id.as_str(), "312" | "3113") {
+                ResponseTemplate::new(302).insert_header("location", "/bi/noauth.asp")
+            } else {
+                xml(std::fs::read(&file).expect("read"))
+            };
+            Mock::given(method("GET"))
+                .and(path(format!("/bi/{page}")))
+                .and(query_param("selfaction", "ws"))
+                .and(query_param("template", "xyz"))
+                .and(query_param(key, id.as_str()))
+                .respond_with(response)
+                .with_priority(1)
+                .mount(&server)
+                .await;
+        }
+    }
+    for (month, last) in [("11", "30"), ("12", "31")] {
+        Mock::given(method("GET"))
+            .and(path("/bi/si010.asp"))
+            .and(query_param("kaldatvon", format!("01.{month}.2019")))
+            .and(query_param("kaldatbis", format!("{last}.{month}.2019")))
+            .respond_with(xml(std::fs::read(demo_dir().join(format!("si010/2019-{month}.xml"))).expect("read")))
+            .mount(&server)
+            .await;
+    }
+    let empty_export = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><si010><special/><list></list></si010>";
+    Mock::given(method("GET"))
+        .and(path("/bi/si010.asp"))
+        .respond_with(xml(empty_export.as_bytes().to_vec()))
+        .with_priority(10)
+        .mount(&server)
+        .await;
     Mock::given(method("GET"))
         .and(path("/bi/noauth.asp"))
         .respond_with(html(demo_page("to010", "312")))
@@ -129,6 +176,15 @@ async fn serve_demo(failing_requests: u64) -> MockServer {
         .mount(&server)
         .await;
     server
+}
+
+fn xml(bytes: Vec<u8>) -> ResponseTemplate {
+    ResponseTemplate::new(200).insert_header("content-type", "text/xml; charset=iso-8859-1").set_body_bytes(bytes)
+}
+
+fn sorted(mut records: Vec<Record>) -> Vec<Record> {
+    records.sort_by(|a, b| a.id().cmp(b.id()));
+    records
 }
 
 fn papers(records: &[Record]) -> Vec<&ikz_connectors::model::Paper> {
@@ -248,4 +304,43 @@ async fn crawls_the_saved_demo_site_from_its_folder() {
     assert!(!outcome.complete);
     let json = serde_json::to_string(&sink.records).expect("json");
     assert!(!json.contains("Dammann") && !json.contains("Mustermann"));
+}
+
+/// `mode = "xml"` reads calendar months, meetings and agenda items from the XML export and gives the very records
+/// the HTML pages give, links included (they point at the HTML pages in both modes).
+#[tokio::test]
+async fn xml_mode_over_http_gives_the_records_of_html_mode() {
+    // Both crawls read the failing paper: 1 + 2 retries each.
+    let server = serve_demo(6).await;
+    let source = Source::Http(format!("{}/bi/", server.uri()));
+    let (html, _) = crawl(source.clone(), None).await;
+    let (xml, outcome) = crawl_with(source, None, "start_date = 2019-11-01\nmode = 'xml'").await;
+    assert_eq!(xml.rejects.len(), 1, "{:?}", xml.rejects);
+    assert!(xml.rejects[0].location.ends_with("/bi/vo020.asp?VOLFDNR=1249"), "{:?}", xml.rejects[0]);
+    assert!(outcome.notes[0].contains("2 not public"), "{:?}", outcome.notes);
+    assert!(xml.records.len() >= 20, "{}", xml.records.len());
+    assert_eq!(sorted(xml.records), sorted(html.records));
+    let requests = server.received_requests().await.expect("recorded");
+    let exports = requests.iter().filter(|request| request.url.query().is_some_and(|q| q.contains("template=xyz")));
+    // 80-odd calendar months, 3 meetings, 7 agenda items.
+    assert!(exports.count() > 10);
+    server.verify().await;
+}
+
+#[tokio::test]
+async fn xml_mode_reads_a_saved_site_into_the_records_of_html_mode() {
+    let (html, _) = crawl(Source::File(demo_dir()), None).await;
+    let (xml, _) = crawl_with(Source::File(demo_dir()), None, "start_date = 2019-11-01\nmode = 'xml'").await;
+    assert!(xml.rejects.is_empty(), "{:?}", xml.rejects);
+    let meeting = xml
+        .records
+        .iter()
+        .find_map(|record| match record {
+            Record::Meeting(meeting) if meeting.origin.source_key == "SILFDNR=311" => Some(meeting.clone()),
+            _ => None,
+        })
+        .expect("meeting 311");
+    // The to010 export of 311 has no date: it comes from the calendar's 20191127T170000Z.
+    assert_eq!(meeting.start, Utc.with_ymd_and_hms(2019, 11, 27, 17, 0, 0).single());
+    assert_eq!(sorted(xml.records), sorted(html.records));
 }

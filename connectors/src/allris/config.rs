@@ -81,7 +81,10 @@ impl Settings {
     pub(crate) fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         if self.mode == Mode::Xml && self.flavour != Flavour::Classic {
-            errors.push(FieldError::new("mode", "the XML export exists only on ALLRIS classic sites (flavour = \"classic\")"));
+            errors.push(FieldError::new(
+                "mode",
+                "the XML export exists only on ALLRIS classic sites (flavour = \"classic\")",
+            ));
         }
         if self.max_pages == 0 {
             errors.push(FieldError::new("max_pages", "must be at least 1"));

@@ -58,7 +58,8 @@ impl Site {
         match target {
             Target::Calendar { year, month } => {
                 let first = NaiveDate::from_ymd_opt(*year, *month, 1);
-                let last = first.and_then(|first| first.checked_add_months(Months::new(1))).and_then(|next| next.pred_opt());
+                let last =
+                    first.and_then(|first| first.checked_add_months(Months::new(1))).and_then(|next| next.pred_opt());
                 match (first, last) {
                     (Some(first), Some(last)) => format!(
                         "{}?{EXPORT}&kaldatvon={}&kaldatbis={}",
@@ -466,7 +467,10 @@ mod tests {
             site.location(&Target::Meeting("7".into())),
             "https://ris.example/bi/to010.asp?selfaction=ws&template=xyz&SILFDNR=7"
         );
-        assert_eq!(site.public_url(&Target::Meeting("7".into())).as_deref(), Some("https://ris.example/bi/to010.asp?SILFDNR=7"));
+        assert_eq!(
+            site.public_url(&Target::Meeting("7".into())).as_deref(),
+            Some("https://ris.example/bi/to010.asp?SILFDNR=7")
+        );
         assert_eq!(site.location(&Target::Paper("12".into())), "https://ris.example/bi/vo020.asp?VOLFDNR=12");
         let saved = Site { source: Source::File("/srv/site".into()), ..site };
         assert_eq!(saved.location(&Target::AgendaItem("5".into())), "/srv/site/to020/5.xml");

@@ -16,11 +16,27 @@ pub struct Response {
     pub status: u16,
     pub body: Arc<Vec<u8>>,
     pub content_type: &'static str,
+    /// The `Location` of a redirect.
+    pub location: Option<String>,
 }
 
 impl Response {
     pub fn json(body: impl Into<Vec<u8>>) -> Self {
-        Response { status: 200, body: Arc::new(body.into()), content_type: "application/json" }
+        Response { status: 200, body: Arc::new(body.into()), content_type: "application/json", location: None }
+    }
+
+    /// A page as ALLRIS classic serves it: bytes in windows-1252 under a Latin-1 label.
+    pub fn html(body: impl Into<Vec<u8>>) -> Self {
+        Response { content_type: "text/html; charset=iso-8859-1", ..Response::json(body) }
+    }
+
+    pub fn xml(body: impl Into<Vec<u8>>) -> Self {
+        Response { content_type: "text/xml; charset=iso-8859-1", ..Response::json(body) }
+    }
+
+    /// A 302 to `location` (a path of this server or a URL).
+    pub fn redirect(location: impl Into<String>) -> Self {
+        Response { status: 302, location: Some(location.into()), content_type: "text/html", ..Response::json("") }
     }
 
     pub fn status(status: u16) -> Self {
@@ -28,6 +44,7 @@ impl Response {
             status,
             body: Arc::new(format!("{{\"error\":\"HTTP {status}\"}}").into_bytes()),
             content_type: "application/json",
+            location: None,
         }
     }
 }
@@ -181,6 +198,7 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Resu
         }
         let reason = match response.status {
             200 => "OK",
+            302 => "Found",
             404 => "Not Found",
             429 => "Too Many Requests",
             500 => "Internal Server Error",
@@ -188,10 +206,11 @@ async fn serve(mut stream: TcpStream, state: Arc<Mutex<State>>) -> std::io::Resu
             _ => "Status",
         };
         let header = format!(
-            "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n",
+            "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}{}\r\n",
             response.status,
             response.content_type,
             response.body.len(),
+            response.location.as_ref().map(|location| format!("Location: {location}\r\n")).unwrap_or_default(),
             if close { "Connection: close\r\n" } else { "" }
         );
         // One write: a separate header write meets Nagle's algorithm and delayed ACKs (40 ms per response).

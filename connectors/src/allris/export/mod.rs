@@ -49,7 +49,10 @@ pub(crate) fn is_export(bytes: &[u8]) -> bool {
 pub(crate) fn parse(bytes: &[u8], location: Option<&str>) -> Result<PageContent, PageError> {
     let root = tree::read(bytes).map_err(|error| PageError {
         field: None,
-        message: format!("the XML export cannot be read at line {}, column {}: {}", error.line, error.column, error.message),
+        message: format!(
+            "the XML export cannot be read at line {}, column {}: {}",
+            error.line, error.column, error.message
+        ),
     })?;
     let kind = kind_hint(location).or_else(|| kind_from_fields(&root));
     match kind {
@@ -171,10 +174,9 @@ fn head_field(root: &Element, names: &[&str]) -> Option<String> {
 /// to010: the meeting head and its agenda. The export often leaves out the date; the crawl completes it from
 /// the calendar, so a missing date is not an error here.
 fn meeting(root: &Element, location: Option<&str>) -> Result<MeetingPage, PageError> {
-    let date_head = root
-        .descendants()
-        .into_iter()
-        .find(|element| element.child(&["sisbvcs", "sidat", "sidatum"]).is_some() && element.child(&["tolfdnr"]).is_none());
+    let date_head = root.descendants().into_iter().find(|element| {
+        element.child(&["sisbvcs", "sidat", "sidatum"]).is_some() && element.child(&["tolfdnr"]).is_none()
+    });
     let (date, start_time, end_time) = date_head.map(meeting_times).unwrap_or((None, None, None));
     let mut agenda = Vec::new();
     for item in items(root, "tolfdnr") {
@@ -260,8 +262,11 @@ fn agenda_item(root: &Element, location: Option<&str>) -> Result<AgendaItemPage,
         }
     }
     let section = |wanted: Section| {
-        let text =
-            documents.iter().filter(|(section, _)| *section == wanted).map(|(_, text)| text.as_str()).collect::<Vec<_>>();
+        let text = documents
+            .iter()
+            .filter(|(section, _)| *section == wanted)
+            .map(|(_, text)| text.as_str())
+            .collect::<Vec<_>>();
         (!text.is_empty()).then(|| text.join("\n"))
     };
     let public = is_public(block).unwrap_or(true);

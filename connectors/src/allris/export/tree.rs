@@ -68,7 +68,9 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Element, ReadError> {
                     open.push(Element { name, content: Vec::new() });
                 }
             }
-            Event::Empty(start) => push(&mut open, Content::Element(Element { name: name_of(&start), content: vec![] })),
+            Event::Empty(start) => {
+                push(&mut open, Content::Element(Element { name: name_of(&start), content: vec![] }))
+            }
             Event::End(end) => {
                 let name = end.local_name().as_ref().to_lowercase();
                 // Close up to the matching open element; an end tag nothing opened is ignored.
@@ -230,7 +232,8 @@ mod tests {
 
     #[test]
     fn escaped_html_in_a_field_is_read_as_html() {
-        let root = read(b"<x><rtfBS>&lt;p&gt;Eins&lt;/p&gt;&lt;p&gt;Zwei&amp;nbsp;drei&lt;/p&gt;</rtfBS></x>").expect("read");
+        let root =
+            read(b"<x><rtfBS>&lt;p&gt;Eins&lt;/p&gt;&lt;p&gt;Zwei&amp;nbsp;drei&lt;/p&gt;</rtfBS></x>").expect("read");
         let field = root.descendants().into_iter().find(|element| element.name == "rtfbs").expect("field");
         assert_eq!(field.block_text(), "Eins\nZwei drei");
     }
@@ -238,8 +241,7 @@ mod tests {
     #[test]
     fn a_cut_off_document_keeps_what_it_has_and_broken_markup_names_its_line() {
         let root = read(b"<list>\n<item><silfdnr>7</silfdnr>\n<item><silfdnr>8").expect("read");
-        let ids: Vec<String> =
-            root.descendants().iter().filter_map(|element| element.field(&["silfdnr"])).collect();
+        let ids: Vec<String> = root.descendants().iter().filter_map(|element| element.field(&["silfdnr"])).collect();
         assert_eq!(ids, ["7", "8"]);
         let error = read(b"<list>\n<item a=\"1></list>").expect_err("an unclosed attribute cannot be read");
         assert_eq!(error.line, 2, "{error:?}");
