@@ -1,7 +1,9 @@
 //! The crawl: calendar months of the window → meetings (to010) → agenda items (to020) → papers (vo020), and the
 //! meetings those papers were consulted in while they fall into the window. Pages are read one after the other;
 //! the shared fetcher adds the per-host limit, delay and retries. A page that cannot be read or does not fit is
-//! rejected with its location and the crawl goes on.
+//! rejected with its location and the crawl goes on. In XML mode (`mode = "xml"`, classic only) calendar months,
+//! meetings and agenda items are fetched as ALLRIS's XML export; what the calendar export says about a meeting
+//! (date, times, name) completes a meeting export that leaves it out. Records link to the HTML pages in both modes.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
