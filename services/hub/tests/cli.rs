@@ -135,6 +135,19 @@ fn parse_page_prints_the_seed_paper() {
     assert_eq!(missing.expect("run").status.code(), Some(1));
 }
 
+/// `parse-page` recognises ALLRIS classic's XML export (`selfaction=ws&template=xyz`) and prints what it reads.
+#[test]
+fn parse_page_reads_an_xml_export() {
+    let export = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/demo/allris/to020/3131.xml");
+    let output = Command::new(env!("CARGO_BIN_EXE_ikz-hub")).arg("parse-page").arg(&export).output().expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(parsed["page"], "agenda_item");
+    assert_eq!(parsed["number"], "Ö 5");
+    assert_eq!(parsed["result"], "ungeändert beschlossen");
+    assert_eq!(parsed["vote"], "einstimmig");
+}
+
 /// A plain HTTP/1.1 GET over loopback, returning the status code and body.
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     use std::io::{Read, Write};
