@@ -42,7 +42,10 @@ pub(crate) fn is_export(bytes: &[u8]) -> bool {
     }
     let Some(tag) = rest.strip_prefix('<') else { return false };
     let name: String = tag.chars().take_while(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | ':')).collect();
-    !name.is_empty() && name != "html"
+    // A page or a saved fragment of one starts with an HTML element.
+    const HTML: [&str; 14] =
+        ["html", "head", "body", "div", "table", "form", "p", "span", "section", "main", "header", "a", "h1", "ul"];
+    !name.is_empty() && !HTML.contains(&name.as_str())
 }
 
 /// Parses an export document; the kind comes from `location` (its address or saved file name) or its fields.
@@ -295,6 +298,8 @@ mod tests {
         assert!(is_export(b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<!-- x --><ris><list/></ris>"));
         assert!(!is_export(b"<?xml version=\"1.0\"?><!DOCTYPE html PUBLIC \"x\"><html><body/></html>"));
         assert!(!is_export(b"<html><body>Keine Berechtigung</body></html>"));
+        assert!(!is_export(b"\n<div class=\"docPart\"><p>Auszug</p></div>"));
+        assert!(!is_export(b""));
     }
 
     #[test]

@@ -231,6 +231,16 @@ mod tests {
     }
 
     #[test]
+    fn a_pasted_document_with_its_own_declaration_and_doctype_is_read() {
+        let bytes = b"<to020><rtfBS><?xml version=\"1.0\" encoding=\"iso-8859-1\" standalone=\"no\"?><!DOCTYPE html \
+            PUBLIC \"-//W3C//DTD XHTML 1.0 Transitional//EN\" \"x.dtd\"><html><head><title>T</title></head><body>\
+            <p>Beschluss:</p><p>Angenommen.</p></body></html></rtfBS></to020>";
+        let root = read(bytes).expect("read");
+        let field = root.descendants().into_iter().find(|element| element.name == "rtfbs").expect("field");
+        assert_eq!(field.block_text(), "Beschluss:\nAngenommen.");
+    }
+
+    #[test]
     fn escaped_html_in_a_field_is_read_as_html() {
         let root =
             read(b"<x><rtfBS>&lt;p&gt;Eins&lt;/p&gt;&lt;p&gt;Zwei&amp;nbsp;drei&lt;/p&gt;</rtfBS></x>").expect("read");
