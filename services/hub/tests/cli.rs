@@ -214,3 +214,39 @@ fn serve_runs_on_sqlite_and_on_a_postgres_url() {
         }
     }
 }
+
+/// The production examples in config/examples pass `check-config` once their secrets are in the environment, and
+/// name the missing variable when one is not.
+#[test]
+fn production_examples_pass_check_config() {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../config/examples/ikz-hub.toml");
+    let check = |with_password: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ikz-hub"));
+        command
+            .arg("--config")
+            .arg(&examples)
+            .arg("check-config")
+            .env_remove("IKZ_DATABASE_URL")
+            .env_remove("IKZ_CONFIG")
+            .env_remove("IKZ_BIND")
+            .env("IKZ_CONTACT", "it@landkreis.example")
+            .env("IKZ_ADMIN_TOKEN", "admin-token-from-the-environment")
+            .env("IKZ_READ_TOKEN", "read-token-from-the-environment");
+        if with_password {
+            command.env("IKZ_DB_PASSWORD", "secret");
+        } else {
+            command.env_remove("IKZ_DB_PASSWORD");
+        }
+        command.output().expect("run ikz-hub")
+    };
+    let output = check(true);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("valid (4 partners, 4 connectors)"), "{stdout}");
+
+    let output = check(false);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("IKZ_DB_PASSWORD"), "{stderr}");
+}
