@@ -1,10 +1,14 @@
 //! XML exports, streamed: only the record being read is held in memory, as a small tree the field paths are
-//! evaluated on.
+//! evaluated on. A file is read through a buffer, never whole; only a document that is not well formed is opened a
+//! second time, to turn the error's offset into line and column.
 //!
 //! quick-xml reads UTF-8 only, so the encoding is taken from a byte-order mark or the declaration in the first KB
 //! (`<?xml version="1.0" encoding="windows-1252"?>`) and the bytes go through quick-xml's `DecodingReader`.
 //! Paths: `Antragsnummer`, `Traeger/Name`, `@nr` (an attribute of the record), `Schulen/Schule/@nr` (every match),
 //! `.` (the record's own text). Names are compared without namespace prefixes.
+
+use std::io::{BufRead, Read};
+use std::path::Path;
 
 use encoding_rs::Encoding;
 use quick_xml::encoding::DecodingReader;
@@ -34,6 +38,33 @@ pub fn declared_encoding(bytes: &[u8]) -> Result<&'static Encoding, String> {
     };
     let label = rest.split(|byte| *byte == quote).next().unwrap_or_default();
     Encoding::for_label(label).ok_or_else(|| format!("unknown encoding `{}`", String::from_utf8_lossy(label)))
+}
+
+/// Where a document is read from.
+#[derive(Debug, Clone, Copy)]
+pub enum XmlInput<'a> {
+    /// Bytes already in memory (an HTTP body).
+    Bytes(&'a [u8]),
+    /// A file, streamed.
+    File(&'a Path),
+}
+
+impl XmlInput<'_> {
+    fn open(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
+        match self {
+            XmlInput::Bytes(bytes) => Ok(Box::new(*bytes)),
+            XmlInput::File(path) => {
+                Ok(Box::new(std::io::BufReader::with_capacity(64 * 1024, std::fs::File::open(path)?)))
+            }
+        }
+    }
+
+    /// The first KB, for the encoding declaration.
+    fn head(&self) -> std::io::Result<Vec<u8>> {
+        let mut head = Vec::with_capacity(1024);
+        self.open()?.take(1024).read_to_end(&mut head)?;
+        Ok(head)
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -111,7 +142,7 @@ fn node_of(element: &BytesStart<'_>) -> Result<Node, String> {
 /// Reads the records of an XML document and hands each to `record`. A document that is not well formed stops the
 /// read with its line and column.
 pub fn read(
-    bytes: &[u8],
+    input: XmlInput<'_>,
     file: &str,
     config: &Config,
     record_path: &[String],
@@ -119,11 +150,13 @@ pub fn read(
     record: &mut dyn FnMut(Raw) -> Result<(), FundingError>,
 ) -> Result<u64, FundingError> {
     let parse_error = |message: String| FundingError::Parse { location: file.to_owned(), message };
+    let io_error =
+        |error: std::io::Error| FundingError::Parse { location: file.to_owned(), message: error.to_string() };
     let encoding = match encoding {
         Some(encoding) => encoding,
-        None => declared_encoding(bytes).map_err(parse_error)?,
+        None => declared_encoding(&input.head().map_err(io_error)?).map_err(parse_error)?,
     };
-    let mut decoder = DecodingReader::new(bytes);
+    let mut decoder = DecodingReader::new(input.open().map_err(io_error)?);
     decoder.set_encoding(encoding);
     let mut reader = Reader::from_reader(decoder);
     reader.config_mut().check_end_names = true;
@@ -137,11 +170,11 @@ pub fn read(
             Ok(event) => event,
             Err(error) => {
                 let at = reader.error_position();
-                return Err(parse_error(format!("{} ({error})", position(bytes, encoding, at))));
+                return Err(parse_error(format!("{} ({error})", position(input, encoding, at))));
             }
         };
         let at = reader.buffer_position();
-        let position_error = |message: String| parse_error(format!("{} ({message})", position(bytes, encoding, at)));
+        let position_error = |message: String| parse_error(format!("{} ({message})", position(input, encoding, at)));
         let finished = match event {
             Event::Start(element) => state.open(&element, false).map_err(position_error)?,
             Event::Empty(element) => state.open(&element, true).map_err(position_error)?,
@@ -276,19 +309,37 @@ fn raw_of(tree: &Tree, config: &Config, file: &str, record_name: &str, index: u6
     raw
 }
 
-/// "line 12, column 7" for a byte offset into the decoded document.
-fn position(bytes: &[u8], encoding: &'static Encoding, offset: u64) -> String {
-    let body = match Encoding::for_bom(bytes) {
-        Some((_, length)) => &bytes[length..],
-        None => bytes,
-    };
-    let text = encoding.decode_without_bom_handling(body).0;
-    let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(text.len());
-    let before = text.as_bytes().get(..offset).unwrap_or_default();
-    let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|byte| *byte == b'\n').map(|at| at + 1).unwrap_or(0);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
-    format!("line {line}, column {column}")
+/// "line 12, column 7" for a byte offset into the decoded document (as quick-xml counts it: UTF-8, without a
+/// byte-order mark), found by decoding the document again up to there.
+fn position(input: XmlInput<'_>, encoding: &'static Encoding, offset: u64) -> String {
+    let counted = input.open().and_then(|opened| {
+        let mut decoder = DecodingReader::new(opened);
+        decoder.set_encoding(encoding);
+        let (mut line, mut column, mut remaining) = (1u64, 1u64, offset);
+        while remaining > 0 {
+            let chunk = decoder.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let take = chunk.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
+            for byte in &chunk[..take] {
+                if *byte == b'\n' {
+                    line += 1;
+                    column = 1;
+                } else if byte & 0xC0 != 0x80 {
+                    // A character starts here (not a UTF-8 continuation byte).
+                    column += 1;
+                }
+            }
+            decoder.consume(take);
+            remaining -= take as u64;
+        }
+        Ok((line, column))
+    });
+    match counted {
+        Ok((line, column)) => format!("line {line}, column {column}"),
+        Err(_) => format!("byte {offset} of the decoded document"),
+    }
 }
 
 #[cfg(test)]
