@@ -393,6 +393,21 @@ async fn malformed_xml_fails_the_run_with_its_position() {
     assert!(error.contains("Massname") || error.contains("Massnahme"), "{error}");
 }
 
+/// The reader streams the file: a document cut off inside a record fails naming the element left open.
+#[tokio::test]
+async fn xml_cut_off_inside_a_record_fails_naming_the_open_element() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("abgeschnitten.xml");
+    let text = "<?xml version=\"1.0\"?>\n<Antraege>\n  <Antrag nr=\"C-1\"><Massnahme>2.1</Massnahme></Antrag>\n  \
+                <Antrag nr=\"C-2\"><Betraege beantragt=\"1,00\">";
+    std::fs::write(&path, text).expect("write");
+    let mut table = xml_settings();
+    table.insert("record_path".into(), "/Antraege/Antrag".into());
+    let (outcome, _sink) = run("funding", &path.display().to_string(), &table).await;
+    let error = outcome.expect_err("cut off").to_string();
+    assert!(error.contains("abgeschnitten.xml") && error.contains("ends inside <Betraege>"), "{error}");
+}
+
 #[tokio::test]
 async fn csv_applications_with_disbursement_columns() {
     let table = settings(

@@ -86,39 +86,97 @@ struct Tree {
     nodes: Vec<Node>,
 }
 
-impl Tree {
-    /// The values at `path` below `start`.
-    fn values(&self, start: usize, path: &str) -> Vec<String> {
-        let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+/// A field path split once per document instead of once per record: element names, then an optional attribute.
+struct Steps {
+    segments: Vec<String>,
+    attribute: Option<String>,
+}
+
+impl Steps {
+    fn new(path: &str) -> Steps {
+        let mut segments: Vec<String> =
+            path.split('/').filter(|s| !s.is_empty() && *s != ".").map(str::to_owned).collect();
         let attribute = segments.last().and_then(|last| last.strip_prefix('@')).map(str::to_owned);
         if attribute.is_some() {
             segments.pop();
         }
-        let nodes = self.walk(start, &segments);
+        Steps { segments, attribute }
+    }
+}
+
+/// The configured paths, split.
+struct Paths {
+    /// Per mapped field: its index and its alternatives (split, and as written for the reject's place).
+    fields: Vec<(usize, Vec<(Steps, String)>)>,
+    disbursements: Vec<DisbursementSteps>,
+}
+
+struct DisbursementSteps {
+    group: String,
+    group_segments: Vec<String>,
+    date: Option<Vec<Steps>>,
+    amount: Vec<Steps>,
+}
+
+impl Paths {
+    fn new(config: &Config) -> Paths {
+        let split = |paths: &[String]| paths.iter().map(|path| Steps::new(path)).collect::<Vec<_>>();
+        Paths {
+            fields: config
+                .fields
+                .iter()
+                .map(|FieldSpec { field, paths }| {
+                    (field.index(), paths.iter().map(|path| (Steps::new(path), path.clone())).collect())
+                })
+                .collect(),
+            disbursements: config
+                .disbursements
+                .iter()
+                .map(|spec| {
+                    let group = spec.path.clone().unwrap_or_default();
+                    DisbursementSteps {
+                        group_segments: group.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                        group,
+                        date: spec.date.as_deref().map(split),
+                        amount: split(&spec.amount),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Tree {
+    /// The values at `steps` below `start`.
+    fn values(&self, start: usize, steps: &Steps) -> Vec<String> {
+        let mut nodes = Vec::new();
+        self.walk(start, &steps.segments, &mut nodes);
         let mut values = Vec::new();
         for node in nodes {
             let node = &self.nodes[node];
-            let value = match &attribute {
-                Some(name) => node.attributes.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()),
-                None => Some(node.text.clone()),
+            let value = match &steps.attribute {
+                Some(name) => node.attributes.iter().find(|(key, _)| key == name).map(|(_, value)| value),
+                None => Some(&node.text),
             };
             if let Some(value) = value.filter(|value| !value.trim().is_empty()) {
-                values.push(value);
+                values.push(value.clone());
             }
         }
         values
     }
 
-    fn walk(&self, start: usize, segments: &[&str]) -> Vec<usize> {
-        let mut current = vec![start];
-        for segment in segments {
-            current = current
-                .iter()
-                .flat_map(|node| self.nodes[*node].children.iter().copied())
-                .filter(|child| self.nodes[*child].name == *segment)
-                .collect();
+    /// The nodes at `segments` below `node`, in document order.
+    fn walk(&self, node: usize, segments: &[String], out: &mut Vec<usize>) {
+        match segments.split_first() {
+            None => out.push(node),
+            Some((first, rest)) => {
+                for &child in &self.nodes[node].children {
+                    if self.nodes[child].name == *first {
+                        self.walk(child, rest, out);
+                    }
+                }
+            }
         }
-        current
     }
 }
 
@@ -164,6 +222,7 @@ pub fn read(
     let mut state = State { record_path, stack: Vec::new(), tree: None };
     let mut count = 0u64;
     let record_name = record_path.join("/");
+    let paths = Paths::new(config);
     loop {
         buffer.clear();
         let event = match reader.read_event_into(&mut buffer) {
@@ -207,11 +266,14 @@ pub fn read(
         };
         if let Some(done) = finished {
             count += 1;
-            record(raw_of(&done, config, file, &record_name, count))?;
+            record(raw_of(&done, &paths, file, &record_name, count))?;
         }
     }
-    let stack = state.stack;
-    if let Some(open) = stack.last() {
+    let open = match &state.tree {
+        Some((tree, open)) => open.last().map(|node| tree.nodes[*node].name.clone()),
+        None => state.stack.last().cloned(),
+    };
+    if let Some(open) = open {
         return Err(parse_error(format!("the document ends inside <{open}>: it is cut off")));
     }
     Ok(count)
@@ -237,7 +299,8 @@ impl State<'_> {
             }
             if !empty {
                 open.push(index);
-                self.stack.push(name.to_owned());
+                // Only the depth matters inside a record (quick-xml checks end names); the tree holds the name.
+                self.stack.push(String::new());
             }
             return Ok(None);
         }
@@ -280,29 +343,29 @@ impl State<'_> {
     }
 }
 
-fn raw_of(tree: &Tree, config: &Config, file: &str, record_name: &str, index: u64) -> Raw {
+fn raw_of(tree: &Tree, paths: &Paths, file: &str, record_name: &str, index: u64) -> Raw {
     let mut raw = Raw::new(format!("{file}, /{record_name}[{index}]"));
-    for FieldSpec { field, paths } in &config.fields {
-        for path in paths {
-            let values = tree.values(0, path);
+    for (field, alternatives) in &paths.fields {
+        for (steps, path) in alternatives {
+            let values = tree.values(0, steps);
             if !values.is_empty() {
-                raw.values[field.index()] = values.into_iter().map(Cell::Text).collect();
-                raw.places[field.index()] = Some(path.clone());
+                raw.values[*field] = values.into_iter().map(Cell::Text).collect();
+                raw.places[*field] = Some(path.clone());
                 break;
             }
         }
     }
-    for spec in &config.disbursements {
-        let group = spec.path.as_deref().unwrap_or_default();
-        let segments: Vec<&str> = group.split('/').filter(|s| !s.is_empty()).collect();
-        for (number, node) in tree.walk(0, &segments).into_iter().enumerate() {
-            let first = |paths: &[String]| {
-                paths.iter().find_map(|path| tree.values(node, path).into_iter().next()).map(Cell::Text)
+    for spec in &paths.disbursements {
+        let mut groups = Vec::new();
+        tree.walk(0, &spec.group_segments, &mut groups);
+        for (number, node) in groups.into_iter().enumerate() {
+            let first = |alternatives: &[Steps]| {
+                alternatives.iter().find_map(|steps| tree.values(node, steps).into_iter().next()).map(Cell::Text)
             };
             raw.disbursements.push(RawDisbursement {
                 date: spec.date.as_deref().and_then(first),
                 amount: first(&spec.amount),
-                place: format!("{group}[{}]", number + 1),
+                place: format!("{}[{}]", spec.group, number + 1),
             });
         }
     }
