@@ -76,11 +76,11 @@ pub fn table_digests(store: &crate::Store, except: &[&str]) -> std::collections:
 
     let mut conn = store.connection().expect("a connection for the table digest");
     let mut digests = std::collections::BTreeMap::new();
-    for table in table_names(&mut *conn) {
+    for table in table_names(&mut conn) {
         if except.contains(&table.as_str()) {
             continue;
         }
-        let mut lines = table_lines(&mut *conn, &table);
+        let mut lines = table_lines(&mut conn, &table);
         // Sorted here, not by the database, so both backends order the same way without knowing the keys.
         lines.sort_unstable();
         let mut hasher = Sha256::new();
