@@ -141,17 +141,24 @@ impl Fetcher {
         if metadata.len() > self.settings.max_body_bytes {
             return Err(FetchError::TooLarge { location, limit: self.settings.max_body_bytes });
         }
-        let modified = metadata
-            .modified()
-            .ok()
-            .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|since| format!("{}.{:09}", since.as_secs(), since.subsec_nanos()));
-        let validators = Validators { etag: Some(format!("len={}", metadata.len())), last_modified: modified };
-        if previous == Some(&validators) && validators.last_modified.is_some() {
-            return Ok(Fetched::NotModified);
-        }
+        let Some(validators) = file_validators(&metadata, previous) else { return Ok(Fetched::NotModified) };
         let bytes = tokio::fs::read(path).await.map_err(|error| FetchError::failed(&location, error))?;
         Ok(Fetched::Body(Body { bytes, content_type: None, validators, location }))
+    }
+
+    /// A file's validators without reading it, `None` when it has not changed since `previous`: for readers that
+    /// stream the file themselves. No size limit applies, since the file is never held in memory.
+    pub async fn file_validators(
+        &self,
+        path: &std::path::Path,
+        previous: Option<&Validators>,
+    ) -> Result<Option<Validators>, FetchError> {
+        let metadata =
+            tokio::fs::metadata(path).await.map_err(|error| FetchError::failed(&path.display().to_string(), error))?;
+        if !metadata.is_file() {
+            return Err(FetchError::failed(&path.display().to_string(), "not a file"));
+        }
+        Ok(file_validators(&metadata, previous))
     }
 
     /// GET `url`, conditional on `previous`, with retries.
@@ -255,6 +262,18 @@ impl Fetcher {
         }
         Ok(Fetched::Body(Body { bytes, content_type, validators, location: url.to_owned() }))
     }
+}
+
+/// Size and modification time as validators, `None` when they equal `previous`.
+fn file_validators(metadata: &std::fs::Metadata, previous: Option<&Validators>) -> Option<Validators> {
+    let modified = metadata
+        .modified()
+        .ok()
+        .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|since| format!("{}.{:09}", since.as_secs(), since.subsec_nanos()));
+    let validators = Validators { etag: Some(format!("len={}", metadata.len())), last_modified: modified };
+    let unchanged = previous == Some(&validators) && validators.last_modified.is_some();
+    (!unchanged).then_some(validators)
 }
 
 /// Decodes a text body: by the charset its `Content-Type` declares, else by a byte-order mark, else as UTF-8; invalid

@@ -372,7 +372,8 @@ async fn windows_1252_xml_with_bad_records() {
 
     let duplicate = sink.reject_of("Antrag[6]");
     assert_eq!(duplicate.field.as_deref(), Some("reference"));
-    assert!(duplicate.message.contains("Antrag[1]"), "{}", duplicate.message);
+    // The earlier record by its number in the source: Antrag[1].
+    assert!(duplicate.message.ends_with("as record 1"), "{}", duplicate.message);
     let bad_date = sink.reject_of("Antrag[7]");
     assert_eq!(bad_date.field.as_deref(), Some("disbursements[0].date"));
     assert!(bad_date.location.ends_with("Auszahlung[1]"), "{}", bad_date.location);
@@ -390,6 +391,21 @@ async fn malformed_xml_fails_the_run_with_its_position() {
     assert!(error.contains("kaputt.xml"), "{error}");
     assert!(error.contains("line 4"), "{error}");
     assert!(error.contains("Massname") || error.contains("Massnahme"), "{error}");
+}
+
+/// The reader streams the file: a document cut off inside a record fails naming the element left open.
+#[tokio::test]
+async fn xml_cut_off_inside_a_record_fails_naming_the_open_element() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let path = dir.path().join("abgeschnitten.xml");
+    let text = "<?xml version=\"1.0\"?>\n<Antraege>\n  <Antrag nr=\"C-1\"><Massnahme>2.1</Massnahme></Antrag>\n  \
+                <Antrag nr=\"C-2\"><Betraege beantragt=\"1,00\">";
+    std::fs::write(&path, text).expect("write");
+    let mut table = xml_settings();
+    table.insert("record_path".into(), "/Antraege/Antrag".into());
+    let (outcome, _sink) = run("funding", &path.display().to_string(), &table).await;
+    let error = outcome.expect_err("cut off").to_string();
+    assert!(error.contains("abgeschnitten.xml") && error.contains("ends inside <Betraege>"), "{error}");
 }
 
 #[tokio::test]

@@ -198,3 +198,67 @@ async fn oparl_run_with_a_permanently_failing_page_changes_nothing() {
         assert_eq!(store.data_digest().expect("digest"), digest, "{}: a failed run changes nothing", database.backend);
     }
 }
+
+/// Line and column (from 1) of the `nth` (from 1) occurrence of `needle` in `text`, and `text` with it replaced.
+fn break_nth(text: &str, needle: &str, nth: usize, replacement: &str) -> (String, String) {
+    let (at, _) = text.match_indices(needle).nth(nth - 1).expect("the occurrence to break");
+    let line = text[..at].matches('\n').count() + 1;
+    let column = text[..at].rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+    (format!("line {line}, column {column}"), format!("{}{replacement}{}", &text[..at], &text[at + needle.len()..]))
+}
+
+/// Issue 6: a funding XML export that is not well formed fails the run with line and column, although batches
+/// before the error had reached the store; every table (other than the run log) is unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_funding_xml_fails_with_its_position_and_changes_no_table() {
+    let demo = repo_root().join("config/demo");
+    let xml = std::fs::read(demo.join("ndips-antraege-gifhorn.xml")).expect("demo XML");
+    // The demo file is ISO-8859-15; every byte maps to one character, so Latin-1 decoding keeps lines and columns.
+    let text: String = xml.iter().map(|byte| char::from(*byte)).collect();
+    // The 8th record's measure closes with a misspelt end tag: seven records are read (in batches of 2) first.
+    let (position, broken) = break_nth(&text, "</ndips:Massnahme>", 8, "</ndips:Massname>");
+    let broken: Vec<u8> = broken.chars().map(|character| character as u8).collect();
+    let connector = std::fs::read_to_string(repo_root().join("config/connectors.d/funding-antraege-gifhorn.toml"))
+        .expect("demo connector")
+        .replace("source = \"demo/ndips-antraege-gifhorn.xml\"", "source = \"antraege.xml\"")
+        .replace("target = \"funding_application\"", "target = \"funding_application\"\nbatch_size = 2");
+    assert!(connector.contains("antraege.xml") && connector.contains("batch_size = 2"), "{connector}");
+    for database in databases() {
+        let backend = database.backend;
+        let test = TestConfig::new(&database.url, "");
+        std::fs::create_dir_all(test.dir.path().join("demo")).expect("demo folder");
+        let programs = std::fs::read(demo.join("funding-programs.jsonl")).expect("programs");
+        test.data_file("demo/funding-programs.jsonl", &programs);
+        test.data_file("antraege.xml", &xml);
+        test.connector("funding-antraege", &connector);
+        let config = test.load();
+        let store = open_store(&config).await.expect("store");
+        let hub = hub(config, &store);
+        let run_log = ["import_run", "rejected_record"];
+        let empty = ikz_store::testing::table_digests(&store, &run_log);
+        let first = import(&hub, "funding-antraege-gifhorn").await;
+        assert_eq!(first.status, RunStatus::Succeeded, "{backend}: {:?}", first.error);
+        assert_eq!(first.counts.created, 11, "{backend}");
+
+        let before = ikz_store::testing::table_digests(&store, &run_log);
+        assert_ne!(
+            before["funding_application"], empty["funding_application"],
+            "{backend}: the digest sees the import"
+        );
+        assert!(before.contains_key("funding_application") && before.contains_key("partner"), "{before:?}");
+        test.data_file("antraege.xml", &broken);
+        let failed = import(&hub, "funding-antraege-gifhorn").await;
+        assert_eq!(failed.status, RunStatus::Failed, "{backend}");
+        // Seven records precede the error: three full batches of 2 had reached the store, the 7th was pending.
+        assert_eq!(failed.counts.fetched, 6, "{backend}: the batches before the error had reached the store");
+        let error = failed.error.unwrap_or_default();
+        assert!(error.contains("antraege.xml"), "{backend}: {error}");
+        assert!(error.contains(&position), "{backend}: expected {position}: {error}");
+        assert!(error.contains("Massname"), "{backend}: {error}");
+        assert_eq!(
+            ikz_store::testing::table_digests(&store, &run_log),
+            before,
+            "{backend}: a failed run changes nothing"
+        );
+    }
+}

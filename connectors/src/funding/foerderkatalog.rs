@@ -124,16 +124,19 @@ impl Connector for FoerderkatalogConnector {
 
     async fn run(&self, mut ctx: RunContext<'_>) -> Result<RunOutcome, ConnectorError> {
         let location = self.source.describe();
-        let Some((bytes, watermark)) =
-            read_source(ctx.fetcher, ctx.watermark.as_deref(), &self.source, &self.settings_hash).await?
+        let Some((input, watermark)) =
+            read_source(ctx.fetcher, ctx.watermark.as_deref(), &self.source, &self.settings_hash, false).await?
         else {
             return Ok(unchanged(ctx.watermark.clone(), &location));
         };
         let config = self.config.clone();
         let file = crate::spreadsheet::file_label(&self.source);
         let partners = ctx.partners.to_vec();
-        let summary =
-            parse_in_background(&mut ctx, &location, move |out| parse(&config, &bytes, &file, &partners, out)).await?;
+        let summary = parse_in_background(&mut ctx, &location, move |out| {
+            let bytes = input.into_bytes(&file)?;
+            parse(&config, &bytes, &file, &partners, out)
+        })
+        .await?;
         Ok(super::outcome(&location, summary, watermark))
     }
 }

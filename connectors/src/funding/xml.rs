@@ -1,10 +1,14 @@
 //! XML exports, streamed: only the record being read is held in memory, as a small tree the field paths are
-//! evaluated on.
+//! evaluated on. A file is read through a buffer, never whole; only a document that is not well formed is opened a
+//! second time, to turn the error's offset into line and column.
 //!
 //! quick-xml reads UTF-8 only, so the encoding is taken from a byte-order mark or the declaration in the first KB
 //! (`<?xml version="1.0" encoding="windows-1252"?>`) and the bytes go through quick-xml's `DecodingReader`.
 //! Paths: `Antragsnummer`, `Traeger/Name`, `@nr` (an attribute of the record), `Schulen/Schule/@nr` (every match),
 //! `.` (the record's own text). Names are compared without namespace prefixes.
+
+use std::io::{BufRead, Read};
+use std::path::Path;
 
 use encoding_rs::Encoding;
 use quick_xml::encoding::DecodingReader;
@@ -36,6 +40,33 @@ pub fn declared_encoding(bytes: &[u8]) -> Result<&'static Encoding, String> {
     Encoding::for_label(label).ok_or_else(|| format!("unknown encoding `{}`", String::from_utf8_lossy(label)))
 }
 
+/// Where a document is read from.
+#[derive(Debug, Clone, Copy)]
+pub enum XmlInput<'a> {
+    /// Bytes already in memory (an HTTP body).
+    Bytes(&'a [u8]),
+    /// A file, streamed.
+    File(&'a Path),
+}
+
+impl XmlInput<'_> {
+    fn open(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
+        match self {
+            XmlInput::Bytes(bytes) => Ok(Box::new(*bytes)),
+            XmlInput::File(path) => {
+                Ok(Box::new(std::io::BufReader::with_capacity(64 * 1024, std::fs::File::open(path)?)))
+            }
+        }
+    }
+
+    /// The first KB, for the encoding declaration.
+    fn head(&self) -> std::io::Result<Vec<u8>> {
+        let mut head = Vec::with_capacity(1024);
+        self.open()?.take(1024).read_to_end(&mut head)?;
+        Ok(head)
+    }
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|window| window == needle)
 }
@@ -55,39 +86,97 @@ struct Tree {
     nodes: Vec<Node>,
 }
 
-impl Tree {
-    /// The values at `path` below `start`.
-    fn values(&self, start: usize, path: &str) -> Vec<String> {
-        let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+/// A field path split once per document instead of once per record: element names, then an optional attribute.
+struct Steps {
+    segments: Vec<String>,
+    attribute: Option<String>,
+}
+
+impl Steps {
+    fn new(path: &str) -> Steps {
+        let mut segments: Vec<String> =
+            path.split('/').filter(|s| !s.is_empty() && *s != ".").map(str::to_owned).collect();
         let attribute = segments.last().and_then(|last| last.strip_prefix('@')).map(str::to_owned);
         if attribute.is_some() {
             segments.pop();
         }
-        let nodes = self.walk(start, &segments);
+        Steps { segments, attribute }
+    }
+}
+
+/// The configured paths, split.
+struct Paths {
+    /// Per mapped field: its index and its alternatives (split, and as written for the reject's place).
+    fields: Vec<(usize, Vec<(Steps, String)>)>,
+    disbursements: Vec<DisbursementSteps>,
+}
+
+struct DisbursementSteps {
+    group: String,
+    group_segments: Vec<String>,
+    date: Option<Vec<Steps>>,
+    amount: Vec<Steps>,
+}
+
+impl Paths {
+    fn new(config: &Config) -> Paths {
+        let split = |paths: &[String]| paths.iter().map(|path| Steps::new(path)).collect::<Vec<_>>();
+        Paths {
+            fields: config
+                .fields
+                .iter()
+                .map(|FieldSpec { field, paths }| {
+                    (field.index(), paths.iter().map(|path| (Steps::new(path), path.clone())).collect())
+                })
+                .collect(),
+            disbursements: config
+                .disbursements
+                .iter()
+                .map(|spec| {
+                    let group = spec.path.clone().unwrap_or_default();
+                    DisbursementSteps {
+                        group_segments: group.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                        group,
+                        date: spec.date.as_deref().map(split),
+                        amount: split(&spec.amount),
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Tree {
+    /// The values at `steps` below `start`.
+    fn values(&self, start: usize, steps: &Steps) -> Vec<String> {
+        let mut nodes = Vec::new();
+        self.walk(start, &steps.segments, &mut nodes);
         let mut values = Vec::new();
         for node in nodes {
             let node = &self.nodes[node];
-            let value = match &attribute {
-                Some(name) => node.attributes.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()),
-                None => Some(node.text.clone()),
+            let value = match &steps.attribute {
+                Some(name) => node.attributes.iter().find(|(key, _)| key == name).map(|(_, value)| value),
+                None => Some(&node.text),
             };
             if let Some(value) = value.filter(|value| !value.trim().is_empty()) {
-                values.push(value);
+                values.push(value.clone());
             }
         }
         values
     }
 
-    fn walk(&self, start: usize, segments: &[&str]) -> Vec<usize> {
-        let mut current = vec![start];
-        for segment in segments {
-            current = current
-                .iter()
-                .flat_map(|node| self.nodes[*node].children.iter().copied())
-                .filter(|child| self.nodes[*child].name == *segment)
-                .collect();
+    /// The nodes at `segments` below `node`, in document order.
+    fn walk(&self, node: usize, segments: &[String], out: &mut Vec<usize>) {
+        match segments.split_first() {
+            None => out.push(node),
+            Some((first, rest)) => {
+                for &child in &self.nodes[node].children {
+                    if self.nodes[child].name == *first {
+                        self.walk(child, rest, out);
+                    }
+                }
+            }
         }
-        current
     }
 }
 
@@ -111,7 +200,7 @@ fn node_of(element: &BytesStart<'_>) -> Result<Node, String> {
 /// Reads the records of an XML document and hands each to `record`. A document that is not well formed stops the
 /// read with its line and column.
 pub fn read(
-    bytes: &[u8],
+    input: XmlInput<'_>,
     file: &str,
     config: &Config,
     record_path: &[String],
@@ -119,11 +208,13 @@ pub fn read(
     record: &mut dyn FnMut(Raw) -> Result<(), FundingError>,
 ) -> Result<u64, FundingError> {
     let parse_error = |message: String| FundingError::Parse { location: file.to_owned(), message };
+    let io_error =
+        |error: std::io::Error| FundingError::Parse { location: file.to_owned(), message: error.to_string() };
     let encoding = match encoding {
         Some(encoding) => encoding,
-        None => declared_encoding(bytes).map_err(parse_error)?,
+        None => declared_encoding(&input.head().map_err(io_error)?).map_err(parse_error)?,
     };
-    let mut decoder = DecodingReader::new(bytes);
+    let mut decoder = DecodingReader::new(input.open().map_err(io_error)?);
     decoder.set_encoding(encoding);
     let mut reader = Reader::from_reader(decoder);
     reader.config_mut().check_end_names = true;
@@ -131,17 +222,18 @@ pub fn read(
     let mut state = State { record_path, stack: Vec::new(), tree: None };
     let mut count = 0u64;
     let record_name = record_path.join("/");
+    let paths = Paths::new(config);
     loop {
         buffer.clear();
         let event = match reader.read_event_into(&mut buffer) {
             Ok(event) => event,
             Err(error) => {
                 let at = reader.error_position();
-                return Err(parse_error(format!("{} ({error})", position(bytes, encoding, at))));
+                return Err(parse_error(format!("{} ({error})", position(input, encoding, at))));
             }
         };
         let at = reader.buffer_position();
-        let position_error = |message: String| parse_error(format!("{} ({message})", position(bytes, encoding, at)));
+        let position_error = |message: String| parse_error(format!("{} ({message})", position(input, encoding, at)));
         let finished = match event {
             Event::Start(element) => state.open(&element, false).map_err(position_error)?,
             Event::Empty(element) => state.open(&element, true).map_err(position_error)?,
@@ -174,11 +266,14 @@ pub fn read(
         };
         if let Some(done) = finished {
             count += 1;
-            record(raw_of(&done, config, file, &record_name, count))?;
+            record(raw_of(&done, &paths, file, &record_name, count))?;
         }
     }
-    let stack = state.stack;
-    if let Some(open) = stack.last() {
+    let open = match &state.tree {
+        Some((tree, open)) => open.last().map(|node| tree.nodes[*node].name.clone()),
+        None => state.stack.last().cloned(),
+    };
+    if let Some(open) = open {
         return Err(parse_error(format!("the document ends inside <{open}>: it is cut off")));
     }
     Ok(count)
@@ -204,7 +299,8 @@ impl State<'_> {
             }
             if !empty {
                 open.push(index);
-                self.stack.push(name.to_owned());
+                // Only the depth matters inside a record (quick-xml checks end names); the tree holds the name.
+                self.stack.push(String::new());
             }
             return Ok(None);
         }
@@ -247,48 +343,66 @@ impl State<'_> {
     }
 }
 
-fn raw_of(tree: &Tree, config: &Config, file: &str, record_name: &str, index: u64) -> Raw {
+fn raw_of(tree: &Tree, paths: &Paths, file: &str, record_name: &str, index: u64) -> Raw {
     let mut raw = Raw::new(format!("{file}, /{record_name}[{index}]"));
-    for FieldSpec { field, paths } in &config.fields {
-        for path in paths {
-            let values = tree.values(0, path);
+    for (field, alternatives) in &paths.fields {
+        for (steps, path) in alternatives {
+            let values = tree.values(0, steps);
             if !values.is_empty() {
-                raw.values[field.index()] = values.into_iter().map(Cell::Text).collect();
-                raw.places[field.index()] = Some(path.clone());
+                raw.values[*field] = values.into_iter().map(Cell::Text).collect();
+                raw.places[*field] = Some(path.clone());
                 break;
             }
         }
     }
-    for spec in &config.disbursements {
-        let group = spec.path.as_deref().unwrap_or_default();
-        let segments: Vec<&str> = group.split('/').filter(|s| !s.is_empty()).collect();
-        for (number, node) in tree.walk(0, &segments).into_iter().enumerate() {
-            let first = |paths: &[String]| {
-                paths.iter().find_map(|path| tree.values(node, path).into_iter().next()).map(Cell::Text)
+    for spec in &paths.disbursements {
+        let mut groups = Vec::new();
+        tree.walk(0, &spec.group_segments, &mut groups);
+        for (number, node) in groups.into_iter().enumerate() {
+            let first = |alternatives: &[Steps]| {
+                alternatives.iter().find_map(|steps| tree.values(node, steps).into_iter().next()).map(Cell::Text)
             };
             raw.disbursements.push(RawDisbursement {
                 date: spec.date.as_deref().and_then(first),
                 amount: first(&spec.amount),
-                place: format!("{group}[{}]", number + 1),
+                place: format!("{}[{}]", spec.group, number + 1),
             });
         }
     }
     raw
 }
 
-/// "line 12, column 7" for a byte offset into the decoded document.
-fn position(bytes: &[u8], encoding: &'static Encoding, offset: u64) -> String {
-    let body = match Encoding::for_bom(bytes) {
-        Some((_, length)) => &bytes[length..],
-        None => bytes,
-    };
-    let text = encoding.decode_without_bom_handling(body).0;
-    let offset = usize::try_from(offset).unwrap_or(usize::MAX).min(text.len());
-    let before = text.as_bytes().get(..offset).unwrap_or_default();
-    let line = before.iter().filter(|byte| **byte == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|byte| *byte == b'\n').map(|at| at + 1).unwrap_or(0);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
-    format!("line {line}, column {column}")
+/// "line 12, column 7" for a byte offset into the decoded document (as quick-xml counts it: UTF-8, without a
+/// byte-order mark), found by decoding the document again up to there.
+fn position(input: XmlInput<'_>, encoding: &'static Encoding, offset: u64) -> String {
+    let counted = input.open().and_then(|opened| {
+        let mut decoder = DecodingReader::new(opened);
+        decoder.set_encoding(encoding);
+        let (mut line, mut column, mut remaining) = (1u64, 1u64, offset);
+        while remaining > 0 {
+            let chunk = decoder.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let take = chunk.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
+            for byte in &chunk[..take] {
+                if *byte == b'\n' {
+                    line += 1;
+                    column = 1;
+                } else if byte & 0xC0 != 0x80 {
+                    // A character starts here (not a UTF-8 continuation byte).
+                    column += 1;
+                }
+            }
+            decoder.consume(take);
+            remaining -= take as u64;
+        }
+        Ok((line, column))
+    });
+    match counted {
+        Ok((line, column)) => format!("line {line}, column {column}"),
+        Err(_) => format!("byte {offset} of the decoded document"),
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 
 use diesel::prelude::*;
 
-use crate::connection::{establish, DatabaseUrl};
+use crate::connection::{establish, DatabaseUrl, DbConnection};
 
 /// A database for one test; a SQLite file lives as long as this value.
 pub struct TestDatabase {
@@ -66,4 +66,78 @@ fn fastrand_suffix() -> String {
     let nanos =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{nanos:x}{}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A digest of every table in the database, found in the catalog (so a table added by a later migration is covered
+/// without touching this): table name → "N rows, sha256 …" over its rows in a stable order. Equal maps mean equal
+/// contents. `except` names tables whose change is expected (the run log: `import_run`, `rejected_record`).
+pub fn table_digests(store: &crate::Store, except: &[&str]) -> std::collections::BTreeMap<String, String> {
+    use sha2::{Digest, Sha256};
+
+    let mut conn = store.connection().expect("a connection for the table digest");
+    let mut digests = std::collections::BTreeMap::new();
+    for table in table_names(&mut conn) {
+        if except.contains(&table.as_str()) {
+            continue;
+        }
+        let mut lines = table_lines(&mut conn, &table);
+        // Sorted here, not by the database, so both backends order the same way without knowing the keys.
+        lines.sort_unstable();
+        let mut hasher = Sha256::new();
+        for line in &lines {
+            hasher.update(line.as_bytes());
+            hasher.update(b"\n");
+        }
+        digests.insert(table, format!("{} rows, sha256 {:x}", lines.len(), hasher.finalize()));
+    }
+    assert!(!digests.is_empty(), "the database has no tables to digest");
+    digests
+}
+
+#[derive(QueryableByName)]
+struct TextLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    line: String,
+}
+
+fn load_lines(conn: &mut DbConnection, query: &str) -> Vec<String> {
+    let lines: Vec<TextLine> = match conn {
+        DbConnection::Sqlite(conn) => diesel::sql_query(query).load(conn),
+        DbConnection::Postgresql(conn) => diesel::sql_query(query).load(conn),
+    }
+    .unwrap_or_else(|error| panic!("{query}: {error}"));
+    lines.into_iter().map(|line| line.line).collect()
+}
+
+fn table_names(conn: &mut DbConnection) -> Vec<String> {
+    let query = match conn {
+        DbConnection::Sqlite(_) => {
+            "SELECT name AS line FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        }
+        DbConnection::Postgresql(_) => {
+            "SELECT table_name::text AS line FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+        }
+    };
+    load_lines(conn, query)
+}
+
+/// Every row of `table` as one text line holding every column (NULL distinct from the text 'NULL').
+fn table_lines(conn: &mut DbConnection, table: &str) -> Vec<String> {
+    let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+    let query = match conn {
+        DbConnection::Postgresql(_) => format!("SELECT row_to_json(t)::text AS line FROM {quoted} t"),
+        DbConnection::Sqlite(_) => {
+            let columns = load_lines(
+                conn,
+                &format!("SELECT name AS line FROM pragma_table_info('{}') ORDER BY cid", table.replace('\'', "''")),
+            );
+            assert!(!columns.is_empty(), "table {table} has no columns");
+            // quote() writes each value as an SQL literal: strings quoted, NULL as NULL, blobs as X'…'.
+            let values: Vec<String> =
+                columns.iter().map(|column| format!("quote(\"{}\")", column.replace('"', "\"\""))).collect();
+            format!("SELECT {} AS line FROM {quoted}", values.join(" || ',' || "))
+        }
+    };
+    load_lines(conn, &query)
 }
