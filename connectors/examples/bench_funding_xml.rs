@@ -9,6 +9,11 @@
 //! Phases per size: quick-xml alone pulling the events (for scale), then the connector: reading the file, parsing,
 //! mapping every record (amounts, dates, measure codes, partner by AGS, school numbers, disbursements) and handing
 //! batches to the sink. The sink only counts, so the figures are the connector's own.
+//!
+//! What grows with the record count: the duplicate check's table of 16-byte id digests (24 bytes an entry, in a
+//! hash table sized to powers of two: about 8.7 MB at 200,000 records, plus the previous table while it last grows).
+//! The file itself is streamed through a 64 KB buffer; the machine is shared, so records per CPU second is printed
+//! next to records per wall-clock second.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
