@@ -8,9 +8,10 @@
 //! - an agenda item's paper is only known through the consultation that names the agenda item, so agenda items
 //!   with a consultation wait until the papers are read ([`Normaliser::finish_item`]).
 
-use std::collections::{HashMap, HashSet};
-
 use chrono::{NaiveDate, Utc};
+// A quicker hasher than SipHash for the run's id and URL maps (tens of thousands of inserts per run); the keys come
+// from the source being imported, which cannot slow down more than its own import.
+use foldhash::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::json::{self, FieldProblem};
@@ -63,7 +64,7 @@ pub struct Normaliser {
     pub pending_items: Vec<PendingItem>,
     /// Defer consultations with unknown agenda items instead of emitting them as pending.
     pub defer: bool,
-    emitted: HashSet<String>,
+    emitted: HashSet<Emitted>,
     agenda: HashMap<String, AgendaInfo>,
     meetings: HashMap<String, MeetingInfo>,
     organization_names: HashMap<String, String>,
@@ -72,6 +73,28 @@ pub struct Normaliser {
     /// Records by entity, for the run summary.
     pub counts: HashMap<EntityKind, u64>,
     pub tombstones: u64,
+}
+
+/// What [`Normaliser::emit`] remembers of an emitted record: the 64 bits of its id (ids are a prefix and 16 hex
+/// digits of a SHA-256, see `EntityKind::public_id`), so the set of a run's ids holds no strings. Ids of another
+/// shape are kept as they are.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Emitted {
+    Id { kind: EntityKind, tombstone: bool, bits: u64 },
+    Text { kind: EntityKind, tombstone: bool, id: String },
+}
+
+impl Emitted {
+    fn of(kind: EntityKind, tombstone: bool, id: &str) -> Self {
+        let bits = id
+            .rsplit_once('-')
+            .filter(|(_, hex)| hex.len() == 16)
+            .and_then(|(_, hex)| u64::from_str_radix(hex, 16).ok());
+        match bits {
+            Some(bits) => Emitted::Id { kind, tombstone, bits },
+            None => Emitted::Text { kind, tombstone, id: id.to_owned() },
+        }
+    }
 }
 
 /// Where an object is: the page URL and a JSON pointer, built only when a rejection or warning needs it.
@@ -224,7 +247,7 @@ impl Normaliser {
 
     /// Emits `record` unless a record with its id was emitted in this run already (embedded objects repeat).
     fn emit(&mut self, record: Record) {
-        if self.emitted.insert(record.id().to_owned()) {
+        if self.emitted.insert(Emitted::of(record.kind(), false, record.id())) {
             *self.counts.entry(record.kind()).or_default() += 1;
             self.out.push(record);
         }
@@ -236,7 +259,7 @@ impl Normaliser {
             return false;
         }
         let tombstone = Tombstone { id: kind.public_id(partner, url), kind, origin: Origin::new(url) };
-        if self.emitted.insert(format!("deleted:{}", tombstone.id)) {
+        if self.emitted.insert(Emitted::of(kind, true, &tombstone.id)) {
             self.tombstones += 1;
             self.out.push(Record::Tombstone(tombstone));
         }
@@ -444,8 +467,7 @@ impl Normaliser {
         self.files("auxiliaryFile", object.auxiliary_file, owner, partner, at);
         match object.consultation.first() {
             // Its paper is known once the papers are read.
-            Some(consultation) if !self.emitted.contains(&record.id) => {
-                self.emitted.insert(record.id.clone());
+            Some(consultation) if self.emitted.insert(Emitted::of(EntityKind::AgendaItem, false, &record.id)) => {
                 self.pending_items.push(PendingItem { item: record, consultation });
             }
             Some(_) => {}
@@ -546,8 +568,11 @@ impl Normaliser {
             result_text,
         };
         match agenda_item {
-            Some(agenda_item) if known.is_none() && self.defer && !self.emitted.contains(&consultation.id) => {
-                self.emitted.insert(consultation.id.clone());
+            Some(agenda_item)
+                if known.is_none()
+                    && self.defer
+                    && self.emitted.insert(Emitted::of(EntityKind::Consultation, false, &consultation.id)) =>
+            {
                 self.deferred.push(Deferred { consultation, agenda_item });
             }
             _ => self.emit(consultation.into()),
