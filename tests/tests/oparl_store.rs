@@ -124,7 +124,7 @@ async fn incremental_oparl_run_tombstones_deleted_objects_in_the_store() {
         let mut changed: Vec<(&str, bool)> =
             changed.iter().map(|row| (row.source_key.as_str(), row.deleted_at.is_some())).collect();
         changed.sort_unstable();
-        let mut expected = vec![(source_key(3), false), (source_key(42), true), (source_key(7), true)];
+        let mut expected = [(source_key(3), false), (source_key(42), true), (source_key(7), true)];
         expected.sort_unstable();
         let expected: Vec<(&str, bool)> = expected.iter().map(|(key, deleted)| (key.as_str(), *deleted)).collect();
         assert_eq!(changed, expected, "{}", database.backend);
