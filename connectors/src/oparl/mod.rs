@@ -33,7 +33,7 @@ use self::objects::{
 };
 use crate::connector::{Connector, ConnectorError, RecordSink, RunContext, RunOutcome, Source};
 use crate::fetch::Fetcher;
-use crate::model::{Ags, EntityKind, Partner};
+use crate::model::{Ags, EntityKind, Partner, Record};
 use crate::registry::{BuildResult, ConnectorSpec};
 use crate::settings::FieldError;
 
@@ -451,8 +451,12 @@ impl Import<'_, '_> {
         }
         let batch_size = self.settings().batch_size;
         while self.norm.out.len() >= batch_size || (all && !self.norm.out.is_empty()) {
-            let rest = self.norm.out.split_off(self.norm.out.len().min(batch_size));
-            let batch = std::mem::replace(&mut self.norm.out, rest);
+            // Drained, not split off: `out` keeps its capacity instead of growing anew for every batch.
+            let batch: Vec<Record> = if self.norm.out.len() <= batch_size {
+                std::mem::replace(&mut self.norm.out, Vec::with_capacity(batch_size))
+            } else {
+                self.norm.out.drain(..batch_size).collect()
+            };
             self.sink.records(batch).await?;
         }
         Ok(())
