@@ -244,7 +244,10 @@ impl Fetcher {
         if response.content_length().is_some_and(|length| length > limit) {
             return Err(Attempt::Final(FetchError::TooLarge { location: url.to_owned(), limit }));
         }
-        let mut bytes = Vec::new();
+        // Sized by Content-Length when the server sends one (within the limit): growing the buffer chunk by chunk
+        // copied every page body several times.
+        let expected = response.content_length().unwrap_or(0).min(limit);
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
