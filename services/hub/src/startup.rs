@@ -95,7 +95,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(ikz_api::metrics::track))
-                .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
+                .wrap(crate::access_log::logger())
                 .configure(ikz_api::configure(state.clone()))
         })
         .shutdown_timeout(config.shutdown_grace.as_secs().max(1))
