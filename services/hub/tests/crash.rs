@@ -1,4 +1,4 @@
-//! Crash safety under load (issue 9): `ikz-hub import` of a large school list (200,000 rows) is killed with SIGKILL
+//! Crash safety under load (issue 9): `ikz-hub import` of a large school list (100,000 rows) is killed with SIGKILL
 //! while it is writing — seen by the database growing (SQLite's WAL file, PostgreSQL's table size) — on SQLite and
 //! PostgreSQL. Afterwards the data equals the state before, the restarted process marks the run failed, and the next
 //! import completes with every row.
@@ -11,7 +11,7 @@ use ikz_store::queries::{list_runs, RunFilter};
 use ikz_store::rows::ImportRunRow;
 use ikz_store::Store;
 
-const ROWS: usize = 200_000;
+const ROWS: usize = 100_000;
 
 fn binary() -> String {
     std::env::var("IKZ_HUB_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_ikz-hub").to_owned())
