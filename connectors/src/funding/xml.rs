@@ -219,7 +219,7 @@ pub fn read(
     let mut reader = Reader::from_reader(decoder);
     reader.config_mut().check_end_names = true;
     let mut buffer = Vec::new();
-    let mut state = State { record_path, stack: Vec::new(), tree: None };
+    let mut state = State { record_path, stack: Vec::new(), tree: None, root: None };
     let mut count = 0u64;
     let record_name = record_path.join("/");
     let paths = Paths::new(config);
@@ -276,6 +276,15 @@ pub fn read(
     if let Some(open) = open {
         return Err(parse_error(format!("the document ends inside <{open}>: it is cut off")));
     }
+    // An empty export of the right kind may be legitimate; an error page or another document is not.
+    let wanted = record_path.first().map(String::as_str).unwrap_or_default();
+    match state.root.as_deref() {
+        None => return Err(parse_error("the document is empty: it has no root element".to_owned())),
+        Some(root) if count == 0 && root != wanted => {
+            return Err(parse_error(format!("the root element is <{root}>, not <{wanted}> (record_path)")))
+        }
+        _ => {}
+    }
     Ok(count)
 }
 
@@ -284,6 +293,8 @@ struct State<'p> {
     record_path: &'p [String],
     stack: Vec<String>,
     tree: Option<(Tree, Vec<usize>)>,
+    /// The document's root element (local name).
+    root: Option<String>,
 }
 
 impl State<'_> {
@@ -305,6 +316,9 @@ impl State<'_> {
             return Ok(None);
         }
         let depth = self.stack.len();
+        if depth == 0 && self.root.is_none() {
+            self.root = Some(name.to_owned());
+        }
         let opens_record = depth + 1 == self.record_path.len()
             && self.record_path[depth] == name
             && self.stack.iter().zip(self.record_path).all(|(open, wanted)| open == wanted);
