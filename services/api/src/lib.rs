@@ -5,12 +5,14 @@
 //! Handlers run store calls in `web::block`, never on the async threads.
 
 pub mod auth;
+mod export;
 pub mod format;
 pub mod list;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
 mod routes;
+pub mod served;
 
 use std::sync::Arc;
 

@@ -13,6 +13,8 @@ DROP INDEX school_sort_name;
 CREATE INDEX school_name ON school (name);
 DROP INDEX school_sort_school_number;
 CREATE INDEX school_school_number ON school (school_number);
+DROP INDEX school_sort_traeger_partner;
+CREATE INDEX school_traeger_partner ON school (traeger_partner);
 DROP INDEX funding_budget_sort_amount_cents;
 DROP INDEX funding_application_sort_reference;
 CREATE INDEX funding_application_reference ON funding_application (reference);

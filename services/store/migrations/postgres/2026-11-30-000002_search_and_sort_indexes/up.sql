@@ -63,7 +63,8 @@ ALTER TABLE funding_application ADD COLUMN search tsvector GENERATED ALWAYS AS (
 CREATE INDEX funding_application_search ON funding_application USING GIN (search);
 
 -- Sort indexes: keyset pages order by (field, id); nullable fields by (field IS NULL, field, id) so NULLs come
--- last on both backends. A composite index replaces a single-column one on the same field.
+-- last on both backends. A composite index replaces a single-column one on the same field. (traeger_partner, id)
+-- serves the common "schools of one Schulträger" filter in id order without sorting.
 
 CREATE INDEX organization_sort_name ON organization (name, id);
 DROP INDEX meeting_start_at;
@@ -80,6 +81,8 @@ DROP INDEX school_name;
 CREATE INDEX school_sort_name ON school (name, id);
 DROP INDEX school_school_number;
 CREATE INDEX school_sort_school_number ON school (school_number, id);
+DROP INDEX school_traeger_partner;
+CREATE INDEX school_sort_traeger_partner ON school (traeger_partner, id);
 CREATE INDEX funding_budget_sort_amount_cents ON funding_budget (amount_cents, id);
 DROP INDEX funding_application_reference;
 CREATE INDEX funding_application_sort_reference ON funding_application (reference, id);
