@@ -12,7 +12,7 @@ use ikz_tests::{databases, spawn_app, TestApp, TestConfig};
 const SCHOOLS: usize = 2_345;
 
 fn school(number: usize) -> Record {
-    let partner = if number % 3 == 0 { "hankensbuettel" } else { "gifhorn" };
+    let partner = if number.is_multiple_of(3) { "hankensbuettel" } else { "gifhorn" };
     Record::School(School {
         id: format!("NI-{number:05}"),
         origin: Origin::new(number.to_string()),

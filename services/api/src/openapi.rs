@@ -97,6 +97,8 @@ fn operation(id: String, tag: &str, summary: String) -> OperationBuilder {
         .summary(Some(summary))
         .response("304", ResponseBuilder::new().description("Not modified (If-None-Match matched the ETag)."))
         .response("400", problem_response("A parameter is wrong; `parameter` names it."))
+        .response("401", problem_response("A Bearer token is required (`public_read` is off) or the token is unknown."))
+        .response("403", problem_response("The token lacks the scope this route needs."))
         .response("503", problem_response("The database is not reachable."))
 }
 
@@ -123,7 +125,8 @@ pub fn document() -> OpenApi {
             )
             .description(Some(format!(
                 "Envelope `{{data, links: {{next}}, meta}}`. Sortable by: {}. CSV (`;`, UTF-8 with BOM) and XLSX via \
-                 `Accept` or the `.csv`/`.xlsx` suffix. Money: `x_cents` (integer) and `x_eur` (decimal string).",
+                 `Accept` or the `.csv`/`.xlsx` suffix; without `limit` and `cursor` an export holds the whole list \
+                 (CSV streamed, no ETag; XLSX at most 100,000 rows, then a `Link: rel=\"next\"` header). Money: `x_cents` (integer) and `x_eur` (decimal string).",
                 sort_names.join(", ")
             )))
             .response(
