@@ -46,6 +46,10 @@ name = "Stadt Gifhorn"
 kind = "stadt"
 "#;
 
+/// The allocator the ikz-hub binary uses.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let schools: usize = std::env::args().nth(1).and_then(|text| text.parse().ok()).unwrap_or(20_000);
     let port: u16 = std::env::args().nth(2).and_then(|text| text.parse().ok()).unwrap_or(0);
