@@ -70,8 +70,12 @@ any_row_keys!(
 /// The content hash of a record: SHA-256 of its JSON. Field order is fixed by the struct definitions, so equal
 /// records hash equally; an unchanged record is recognised without comparing columns.
 pub(crate) fn content_hash(record: &Record) -> String {
-    let json = serde_json::to_vec(record).unwrap_or_default();
-    format!("{:x}", Sha256::digest(&json))
+    // Serialised straight into the hasher: the same digest as hashing the JSON bytes, without building them.
+    let mut hasher = Sha256::new();
+    if serde_json::to_writer(&mut hasher, record).is_err() {
+        hasher = Sha256::new();
+    }
+    format!("{:x}", hasher.finalize())
 }
 
 fn json(value: &impl serde::Serialize) -> String {

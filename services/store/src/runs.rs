@@ -644,10 +644,10 @@ impl Writer {
                     self.reject_record(&record, message);
                 }
                 Some(stored) if stored.content_hash == hash && stored.deleted_at.is_none() => {
-                    if !written.contains_key(&key) {
+                    if let std::collections::hash_map::Entry::Vacant(entry) = written.entry(key) {
                         self.counts.unchanged += 1;
                         unchanged.push(stored.id.clone());
-                        written.insert(key, Outcome::Unchanged);
+                        entry.insert(Outcome::Unchanged);
                     }
                 }
                 Some(stored) => {
