@@ -97,6 +97,53 @@ async fn a_school_removed_from_the_sheet_is_tombstoned() {
     }
 }
 
+/// A school's second row far below its first (more rows apart than the connector waits before sending a school): the
+/// school is sent early and again with the later row's type; the store keeps the last version and counts it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_school_completed_by_a_distant_row_is_stored_whole_and_counted_once() {
+    let mut sheet = String::from("Schulnummer;Schulname;Schulform\n66497;Gymnasium Hankensbüttel;Gymnasium\n");
+    for number in 20_000..22_500 {
+        sheet.push_str(&format!("{number};Schule {number};GS\n"));
+    }
+    sheet.push_str("66497;Gymnasium Hankensbüttel;IGS\n");
+    for database in databases() {
+        let test = TestConfig::new(&database.url, "");
+        test.data_file("schulen.csv", sheet.as_bytes());
+        test.connector(
+            "schulen",
+            "id = \"schulen\"\nkind = \"spreadsheet\"\npartner = \"hankensbuettel\"\nsource = \"schulen.csv\"\n\
+             target = \"school\"\n[columns]\nschool_number = \"Schulnummer\"\nname = \"Schulname\"\n\
+             school_type = \"Schulform\"\n[constants]\nstate = \"NI\"\n",
+        );
+        let config = test.load();
+        let store = open_store(&config).await.expect("store");
+        let hub = hub(config, &store);
+        let first = import(&hub, "schulen").await;
+        assert_eq!(first.status, RunStatus::Succeeded, "{}: {:?}", database.backend, first.error);
+        assert_eq!((first.counts.created, first.counts.updated, first.counts.unchanged), (2_501, 0, 0));
+        let rows = schools(&store);
+        assert_eq!(rows.len(), 2_501);
+        let gymnasium = rows.iter().find(|row| row.id == "NI-66497").expect("stored");
+        assert_eq!(gymnasium.school_types_raw, r#"["Gymnasium","IGS"]"#, "{}", database.backend);
+
+        // Read again: the early and the final version arrive again; the school ends as it was, so nothing counts as
+        // updated and its modified_at stays.
+        test.data_file("schulen.csv", sheet.as_bytes());
+        let again = import(&hub, "schulen").await;
+        assert_eq!(again.status, RunStatus::Succeeded, "{}: {:?}", database.backend, again.error);
+        assert_eq!(
+            (again.counts.created, again.counts.updated, again.counts.unchanged, again.counts.deleted),
+            (0, 0, 2_501, 0),
+            "{}",
+            database.backend
+        );
+        let after = schools(&store);
+        let gymnasium_after = after.iter().find(|row| row.id == "NI-66497").expect("stored");
+        assert_eq!(gymnasium_after.school_types_raw, r#"["Gymnasium","IGS"]"#);
+        assert_eq!(gymnasium_after.modified_at, gymnasium.modified_at, "{}", database.backend);
+    }
+}
+
 /// Issue 5: the demo ALLRIS site is crawled into the store: the seed paper SG/256/19 with its Beratungsfolge, no
 /// staff name anywhere; a second crawl writes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

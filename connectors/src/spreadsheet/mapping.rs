@@ -1,11 +1,14 @@
 //! Rows → records: finds the header row, coerces the mapped cells, rejects bad rows with their place, and builds
 //! `school`, `media_concept` or `equipment` records.
 //!
-//! Schools are gathered until the sheet ends, because one school may fill several rows (one per Schulgliederung)
-//! that need not be adjacent; they are kept packed (one string per school) so 100,000 rows stay small. Media concepts
-//! and equipment are one record per row and go out in batches as they come.
+//! One school may fill several rows (one per Schulgliederung). Those rows usually sit together, so a school goes out
+//! once [`SCHOOL_WINDOW`] rows have passed since its last row: the store writes while the rest of the sheet is read.
+//! Rows need not be adjacent, though: every school stays gathered (packed, one string per school, so 100,000 rows
+//! stay small) until the sheet ends, a later row is still checked against it and merged, and a school that a later
+//! row changed goes out again (the store keeps the last version a run sends and counts the school once). Media
+//! concepts and equipment are one record per row and go out in batches as they come.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use super::coerce::{cell_text, coerce, Value};
@@ -33,6 +36,9 @@ pub type Output<'o> = dyn FnMut(Event) -> Result<(), SpreadsheetError> + 'o;
 
 /// Rows to look at for the header before giving up.
 const HEADER_SEARCH_ROWS: u32 = 30;
+
+/// A school is sent once this many rows have passed since its last row (see the module comment).
+const SCHOOL_WINDOW: u32 = 1_000;
 
 /// A mapped column found in the header row.
 #[derive(Debug, Clone)]
@@ -75,6 +81,10 @@ pub struct Mapper<'a> {
     best_candidate: Option<(usize, Row)>,
     rows_searched: u32,
     schools: SchoolGatherer,
+    /// School rows in sheet order, (school index, row): a school is due when its last row leaves the window.
+    school_queue: VecDeque<(usize, u32)>,
+    /// Schulträger name → partner slug, looked up once per name.
+    links: HashMap<String, Option<String>>,
     seen: HashMap<String, (u64, u32)>,
     batch: Vec<Record>,
     out: &'a mut Output<'a>,
@@ -103,6 +113,8 @@ impl<'a> Mapper<'a> {
             best_candidate: None,
             rows_searched: 0,
             schools: SchoolGatherer::default(),
+            school_queue: VecDeque::new(),
+            links: HashMap::new(),
             seen: HashMap::new(),
             batch: Vec::with_capacity(config.batch_size),
             out,
@@ -329,7 +341,10 @@ impl<'a> Mapper<'a> {
         let id = ids::school_id(&text_of(&values, Field::State), &number);
         let school_type = values[Field::SchoolType.index()].as_ref().map(Value::to_text);
         match self.schools.add(id, row, &values, school_type) {
-            Ok(()) => Ok(()),
+            Ok(index) => {
+                self.school_queue.push_back((index, row));
+                self.send_due_schools(row)
+            }
             Err(conflict) => {
                 let first_row = conflict.first_row;
                 let header = self
@@ -343,6 +358,29 @@ impl<'a> Mapper<'a> {
                 self.reject(row, vec![Problem { field: conflict.field, value: Some(conflict.new), message }])
             }
         }
+    }
+
+    /// Sends the schools whose last row is [`SCHOOL_WINDOW`] rows behind `row` and that have changed since they were
+    /// last sent.
+    fn send_due_schools(&mut self, row: u32) -> Result<(), SpreadsheetError> {
+        while let Some(&(index, last_row)) = self.school_queue.front() {
+            if last_row.saturating_add(SCHOOL_WINDOW) > row {
+                break;
+            }
+            self.school_queue.pop_front();
+            let pending = &self.schools.pending[index];
+            // A later entry of the same school is still in the queue: that one decides.
+            if pending.last_row == last_row && pending.unsent {
+                self.send_school(index)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn send_school(&mut self, index: usize) -> Result<(), SpreadsheetError> {
+        let school = build_school(&self.schools, index, &mut self.links, self.partners, &self.source_url);
+        self.schools.pending[index].unsent = false;
+        self.push(school.into())
     }
 
     /// One record per row: checks the key for repeats and sends the record.
@@ -420,84 +458,29 @@ impl<'a> Mapper<'a> {
             });
         }
         if self.config.target == Target::School {
-            let schools = std::mem::take(&mut self.schools);
-            let mut links: HashMap<String, Option<String>> = HashMap::new();
+            // The schools not sent yet (or changed since), in the order the sheet first names them.
+            self.school_queue.clear();
+            for index in 0..self.schools.pending.len() {
+                if self.schools.pending[index].unsent {
+                    self.send_school(index)?;
+                }
+            }
+            let count = self.schools.pending.len() as u64;
+            // A school sent twice is one record.
+            self.summary.records = count;
             let mut unlinked: BTreeMap<String, u32> = BTreeMap::new();
             let mut unknown_types: BTreeMap<String, u32> = BTreeMap::new();
-            let classes: Vec<Classification> = schools.type_names.iter().map(|raw| classify(raw)).collect();
-            let mut count = 0u64;
-            for pending in schools.pending {
-                let fields = unpack(&pending.packed);
-                let field = |field: Field| -> Option<String> {
-                    SCHOOL_FIELDS
-                        .iter()
-                        .position(|f| *f == field)
-                        .and_then(|index| fields.get(index))
-                        .filter(|text| !text.is_empty())
-                        .map(|text| (*text).to_owned())
-                };
-                let mut types: Vec<SchoolType> = Vec::new();
-                let mut raw = Vec::new();
+            for pending in &self.schools.pending {
                 for type_id in &pending.types {
-                    let name = &schools.type_names[*type_id as usize];
-                    let class = &classes[*type_id as usize];
-                    if !class.known {
-                        *unknown_types.entry(name.clone()).or_default() += 1;
+                    if !self.schools.classes[*type_id as usize].known {
+                        *unknown_types.entry(self.schools.type_names[*type_id as usize].clone()).or_default() += 1;
                     }
-                    for kind in &class.types {
-                        if !types.contains(kind) {
-                            types.push(*kind);
-                        }
+                }
+                if let Some(name) = packed_field(&pending.packed, Field::Traeger) {
+                    if self.links.get(name).is_some_and(Option::is_none) {
+                        *unlinked.entry(name.to_owned()).or_default() += 1;
                     }
-                    raw.push(name.clone());
                 }
-                if types.is_empty() {
-                    types.push(SchoolType::Other);
-                }
-                let traeger_name = field(Field::Traeger);
-                let traeger_partner = match &traeger_name {
-                    None => None,
-                    Some(name) => links
-                        .entry(name.clone())
-                        .or_insert_with(|| {
-                            self.partners.iter().find(|partner| partner.is_named(name)).map(|p| p.slug.clone())
-                        })
-                        .clone(),
-                };
-                if let (Some(name), None) = (&traeger_name, &traeger_partner) {
-                    *unlinked.entry(name.clone()).or_default() += 1;
-                }
-                let state = field(Field::State).unwrap_or_default();
-                let school_number = pending.id.split_once('-').map(|(_, n)| n.to_owned()).unwrap_or_default();
-                let school = School {
-                    id: pending.id.clone(),
-                    origin: Origin { source_key: school_number.clone(), source_url: self.source_url.clone() },
-                    state,
-                    school_number,
-                    name: field(Field::Name).unwrap_or_default(),
-                    school_types_raw: raw,
-                    school_types: types,
-                    legal_status: field(Field::LegalStatus),
-                    traeger_name,
-                    traeger_partner,
-                    address: Address {
-                        street: field(Field::Street),
-                        postcode: field(Field::Postcode),
-                        city: field(Field::City),
-                    },
-                    contact: Contact {
-                        phone: field(Field::Phone),
-                        fax: field(Field::Fax),
-                        email: field(Field::Email),
-                        website: field(Field::Website),
-                    },
-                    pupils: field(Field::Pupils).and_then(|text| text.parse().ok()),
-                    pupils_as_of: field(Field::PupilsAsOf).and_then(|text| text.parse().ok()),
-                    latitude: field(Field::Latitude).and_then(|text| text.parse().ok()),
-                    longitude: field(Field::Longitude).and_then(|text| text.parse().ok()),
-                };
-                count += 1;
-                self.push(school.into())?;
             }
             for (raw, schools) in &unknown_types {
                 self.emit(Event::Warn(format!(
@@ -713,9 +696,88 @@ fn unpack(packed: &str) -> Vec<&str> {
     packed.split(SEPARATOR).collect()
 }
 
+/// One field of a packed school; `None` when empty.
+fn packed_field(packed: &str, field: Field) -> Option<&str> {
+    let position = SCHOOL_FIELDS.iter().position(|f| *f == field)?;
+    packed.split(SEPARATOR).nth(position).filter(|text| !text.is_empty())
+}
+
+/// The school record of a gathered school, as its rows so far describe it.
+fn build_school(
+    schools: &SchoolGatherer,
+    index: usize,
+    links: &mut HashMap<String, Option<String>>,
+    partners: &[Partner],
+    source_url: &Option<String>,
+) -> School {
+    let pending = &schools.pending[index];
+    let fields = unpack(&pending.packed);
+    let field = |field: Field| -> Option<String> {
+        SCHOOL_FIELDS
+            .iter()
+            .position(|f| *f == field)
+            .and_then(|index| fields.get(index))
+            .filter(|text| !text.is_empty())
+            .map(|text| (*text).to_owned())
+    };
+    let mut types: Vec<SchoolType> = Vec::new();
+    let mut raw = Vec::new();
+    for type_id in &pending.types {
+        for kind in &schools.classes[*type_id as usize].types {
+            if !types.contains(kind) {
+                types.push(*kind);
+            }
+        }
+        raw.push(schools.type_names[*type_id as usize].clone());
+    }
+    if types.is_empty() {
+        types.push(SchoolType::Other);
+    }
+    let traeger_name = field(Field::Traeger);
+    let traeger_partner = match &traeger_name {
+        None => None,
+        Some(name) => match links.get(name) {
+            Some(link) => link.clone(),
+            None => {
+                let link = partners.iter().find(|partner| partner.is_named(name)).map(|p| p.slug.clone());
+                links.insert(name.clone(), link.clone());
+                link
+            }
+        },
+    };
+    let state = field(Field::State).unwrap_or_default();
+    let school_number = pending.id.split_once('-').map(|(_, n)| n.to_owned()).unwrap_or_default();
+    School {
+        id: pending.id.clone(),
+        origin: Origin { source_key: school_number.clone(), source_url: source_url.clone() },
+        state,
+        school_number,
+        name: field(Field::Name).unwrap_or_default(),
+        school_types_raw: raw,
+        school_types: types,
+        legal_status: field(Field::LegalStatus),
+        traeger_name,
+        traeger_partner,
+        address: Address { street: field(Field::Street), postcode: field(Field::Postcode), city: field(Field::City) },
+        contact: Contact {
+            phone: field(Field::Phone),
+            fax: field(Field::Fax),
+            email: field(Field::Email),
+            website: field(Field::Website),
+        },
+        pupils: field(Field::Pupils).and_then(|text| text.parse().ok()),
+        pupils_as_of: field(Field::PupilsAsOf).and_then(|text| text.parse().ok()),
+        latitude: field(Field::Latitude).and_then(|text| text.parse().ok()),
+        longitude: field(Field::Longitude).and_then(|text| text.parse().ok()),
+    }
+}
+
 struct PendingSchool {
     id: String,
     first_row: u32,
+    last_row: u32,
+    /// Changed since it was last sent (or never sent).
+    unsent: bool,
     packed: String,
     /// Indexes into [`SchoolGatherer::type_names`].
     types: Vec<u32>,
@@ -734,21 +796,26 @@ struct SchoolGatherer {
     pending: Vec<PendingSchool>,
     by_id: HashMap<String, usize>,
     type_names: Vec<String>,
+    /// The code-list reading of each of `type_names`.
+    classes: Vec<Classification>,
     type_ids: HashMap<String, u32>,
 }
 
 impl SchoolGatherer {
+    /// Adds a row of school `id`; returns the school's index. A row that only repeats what the school has leaves it
+    /// as it was sent.
     fn add(
         &mut self,
         id: String,
         row: u32,
         values: &[Option<Value>; Field::COUNT],
         school_type: Option<String>,
-    ) -> Result<(), Conflict> {
+    ) -> Result<usize, Conflict> {
         let packed = pack(values);
         let type_id = school_type.map(|raw| match self.type_ids.get(&raw) {
             Some(id) => *id,
             None => {
+                self.classes.push(classify(&raw));
                 self.type_names.push(raw.clone());
                 let id = (self.type_names.len() - 1) as u32;
                 self.type_ids.insert(raw, id);
@@ -756,9 +823,17 @@ impl SchoolGatherer {
             }
         });
         let Some(&index) = self.by_id.get(&id) else {
-            self.by_id.insert(id.clone(), self.pending.len());
-            self.pending.push(PendingSchool { id, first_row: row, packed, types: type_id.into_iter().collect() });
-            return Ok(());
+            let index = self.pending.len();
+            self.by_id.insert(id.clone(), index);
+            self.pending.push(PendingSchool {
+                id,
+                first_row: row,
+                last_row: row,
+                unsent: true,
+                packed,
+                types: type_id.into_iter().collect(),
+            });
+            return Ok(index);
         };
         let pending = &mut self.pending[index];
         let old = unpack(&pending.packed);
@@ -780,19 +855,101 @@ impl SchoolGatherer {
         }
         if filled {
             pending.packed = merged.join(&SEPARATOR.to_string());
+            pending.unsent = true;
         }
         if let Some(type_id) = type_id {
             if !pending.types.contains(&type_id) {
                 pending.types.push(type_id);
+                pending.unsent = true;
             }
         }
-        Ok(())
+        pending.last_row = row;
+        Ok(index)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rows of a school sheet: the header, then one row per (Schulnummer, Schulform).
+    fn sheet_rows(schools: &[(u32, &str)]) -> Vec<Row> {
+        let text = |text: &str| Cell::Text(text.to_owned());
+        let mut rows = vec![Row { number: 1, cells: vec![text("Schulnummer"), text("Schulname"), text("Schulform")] }];
+        for (offset, (number, kind)) in schools.iter().enumerate() {
+            rows.push(Row {
+                number: offset as u32 + 2,
+                cells: vec![Cell::Number(f64::from(*number)), text(&format!("Schule {number}")), text(kind)],
+            });
+        }
+        rows
+    }
+
+    /// Feeds `rows` to a mapper; returns the events sent before the sheet ended, and all events.
+    fn map_rows(rows: Vec<Row>) -> (usize, Vec<Event>) {
+        let config = super::super::config::parse(
+            &toml::from_str(
+                "target = \"school\"\n[columns]\nschool_number = \"Schulnummer\"\nname = \"Schulname\"\n\
+                 school_type = \"Schulform\"\n[constants]\nstate = \"NI\"\n",
+            )
+            .expect("toml"),
+        )
+        .expect("config");
+        let mut events = Vec::new();
+        let mut out = |event: Event| {
+            events.push(event);
+            Ok(())
+        };
+        let mut mapper = Mapper::new(&config, "schulen.xlsx".into(), "gifhorn", &[], None, &mut out);
+        mapper.sheet("Schulen");
+        for row in rows {
+            mapper.row(row).expect("row");
+        }
+        let before_end = mapper.summary.records as usize;
+        let summary = mapper.finish().expect("finish");
+        assert_eq!(summary.rejected, 0);
+        (before_end, events)
+    }
+
+    fn sent_schools(events: &[Event]) -> Vec<&School> {
+        events
+            .iter()
+            .flat_map(|event| match event {
+                Event::Records(batch) => batch.iter().collect(),
+                _ => Vec::new(),
+            })
+            .filter_map(|record| match record {
+                Record::School(school) => Some(school),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn schools_are_sent_while_the_sheet_is_read() {
+        let schools: Vec<(u32, &str)> = (0..3_000).flat_map(|n| [(10_000 + n, "GS"), (10_000 + n, "HS")]).collect();
+        let (before_end, events) = map_rows(sheet_rows(&schools));
+        assert!(before_end >= 2_000, "only {before_end} schools went out before the sheet ended");
+        let sent = sent_schools(&events);
+        assert_eq!(sent.len(), 3_000, "each school once");
+        assert!(sent
+            .iter()
+            .all(|school| school.school_types == vec![SchoolType::Grundschule, SchoolType::Hauptschule]));
+    }
+
+    #[test]
+    fn a_school_completed_by_a_distant_row_is_sent_again_whole() {
+        let mut schools: Vec<(u32, &str)> = vec![(66497, "Gymnasium")];
+        schools.extend((0..2_500).map(|n| (20_000 + n, "GS")));
+        schools.push((66497, "IGS"));
+        let (_, events) = map_rows(sheet_rows(&schools));
+        let versions: Vec<&School> =
+            sent_schools(&events).into_iter().filter(|school| school.id == "NI-66497").collect();
+        assert_eq!(versions.len(), 2, "sent early, then again with the later row");
+        assert_eq!(versions[0].school_types_raw, vec!["Gymnasium"]);
+        assert_eq!(versions[1].school_types_raw, vec!["Gymnasium", "IGS"]);
+        assert_eq!(versions[1].school_types, vec![SchoolType::Gymnasium, SchoolType::Gesamtschule]);
+    }
 
     #[test]
     fn addresses_split_into_street_postcode_city() {

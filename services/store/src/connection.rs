@@ -105,9 +105,11 @@ fn password_of(url: &str) -> Option<&str> {
 /// SQLite settings applied to every new connection: WAL lets the API read while an import writes; foreign keys are
 /// off by default in SQLite; the busy timeout makes a second writer wait instead of failing at once. Reads go through
 /// a memory map (256 MB of address space, not memory) and a page cache of up to 32 MB per connection: without them
-/// every API page re-reads its pages with `pread` (measured with scripts/bench_api.sh).
+/// every API page re-reads its pages with `pread` (measured with scripts/bench_api.sh). Temporary storage in memory
+/// keeps the statement journal of each multi-row INSERT (SQLite keeps one inside a transaction, a few pages) out of a
+/// temporary file.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-     PRAGMA busy_timeout = 10000; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32000;";
+     PRAGMA busy_timeout = 10000; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;";
 
 /// Opens one connection and reports the backend's own error (the derived `establish` hides it).
 pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StoreError> {

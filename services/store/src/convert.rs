@@ -32,11 +32,50 @@ pub(crate) enum AnyRow {
     FundingApplication(FundingApplicationRow),
 }
 
+macro_rules! any_row_keys {
+    ($($kind:ident),*) => {
+        impl AnyRow {
+            pub(crate) fn id(&self) -> &str {
+                match self {
+                    $(AnyRow::$kind(row) => &row.id,)*
+                }
+            }
+
+            pub(crate) fn source_key(&self) -> &str {
+                match self {
+                    $(AnyRow::$kind(row) => &row.source_key,)*
+                }
+            }
+        }
+    };
+}
+
+any_row_keys!(
+    Organization,
+    Person,
+    Membership,
+    Meeting,
+    AgendaItem,
+    Paper,
+    Consultation,
+    File,
+    School,
+    MediaConcept,
+    Equipment,
+    FundingProgram,
+    FundingBudget,
+    FundingApplication
+);
+
 /// The content hash of a record: SHA-256 of its JSON. Field order is fixed by the struct definitions, so equal
 /// records hash equally; an unchanged record is recognised without comparing columns.
 pub(crate) fn content_hash(record: &Record) -> String {
-    let json = serde_json::to_vec(record).unwrap_or_default();
-    format!("{:x}", Sha256::digest(&json))
+    // Serialised straight into the hasher: the same digest as hashing the JSON bytes, without building them.
+    let mut hasher = Sha256::new();
+    if serde_json::to_writer(&mut hasher, record).is_err() {
+        hasher = Sha256::new();
+    }
+    format!("{:x}", hasher.finalize())
 }
 
 fn json(value: &impl serde::Serialize) -> String {
@@ -49,13 +88,13 @@ fn cents(amount: Option<model::Cents>) -> Option<i64> {
 
 macro_rules! provenance {
     ($record:expr, $stamp:expr, { $($field:ident : $value:expr),* $(,)? }) => {{
-        let origin: &Origin = &$record.origin;
+        let origin: Origin = $record.origin;
         Self_ {
-            id: $record.id.clone(),
+            id: $record.id,
             source: $stamp.source.to_owned(),
-            source_key: origin.source_key.clone(),
-            source_url: origin.source_url.clone(),
-            content_hash: $stamp.content_hash.clone(),
+            source_key: origin.source_key,
+            source_url: origin.source_url,
+            content_hash: $stamp.content_hash,
             first_seen_at: $stamp.seen_at,
             last_seen_at: $stamp.seen_at,
             modified_at: $stamp.seen_at,
@@ -65,39 +104,39 @@ macro_rules! provenance {
     }};
 }
 
-/// The row for a data record; `None` for a tombstone, which carries no data.
-pub(crate) fn to_row(record: &Record, stamp: &Stamp<'_>) -> Option<AnyRow> {
+/// The row for a data record, moving its values; `None` for a tombstone, which carries no data.
+pub(crate) fn to_row(record: Record, stamp: Stamp<'_>) -> Option<AnyRow> {
     let row = match record {
         Record::Tombstone(_) => return None,
         Record::Organization(r) => AnyRow::Organization({
             type Self_ = OrganizationRow;
             provenance!(r, stamp, {
-                partner: r.partner.clone(),
-                name: r.name.clone(),
-                short_name: r.short_name.clone(),
+                partner: r.partner,
+                name: r.name,
+                short_name: r.short_name,
                 kind: r.kind.as_str().to_owned(),
                 start_date: r.start_date,
                 end_date: r.end_date,
-                web_url: r.web_url.clone(),
+                web_url: r.web_url,
             })
         }),
         Record::Person(r) => AnyRow::Person({
             type Self_ = PersonRow;
             provenance!(r, stamp, {
-                partner: r.partner.clone(),
-                name: r.name.clone(),
-                family_name: r.family_name.clone(),
-                given_name: r.given_name.clone(),
-                title: r.title.clone(),
+                partner: r.partner,
+                name: r.name,
+                family_name: r.family_name,
+                given_name: r.given_name,
+                title: r.title,
             })
         }),
         Record::Membership(r) => AnyRow::Membership({
             type Self_ = MembershipRow;
             provenance!(r, stamp, {
-                partner: r.partner.clone(),
-                person_id: r.person_id.clone(),
-                organization_id: r.organization_id.clone(),
-                role: r.role.clone(),
+                partner: r.partner,
+                person_id: r.person_id,
+                organization_id: r.organization_id,
+                role: r.role,
                 voting_right: r.voting_right,
                 start_date: r.start_date,
                 end_date: r.end_date,
@@ -106,98 +145,98 @@ pub(crate) fn to_row(record: &Record, stamp: &Stamp<'_>) -> Option<AnyRow> {
         Record::Meeting(r) => AnyRow::Meeting({
             type Self_ = MeetingRow;
             provenance!(r, stamp, {
-                partner: r.partner.clone(),
+                partner: r.partner,
                 organization_ids: json(&r.organization_ids),
-                name: r.name.clone(),
+                name: r.name,
                 start_at: r.start.map(|at| at.naive_utc()),
                 end_at: r.end.map(|at| at.naive_utc()),
-                location: r.location.clone(),
-                state: r.state.clone(),
+                location: r.location,
+                state: r.state,
                 cancelled: r.cancelled,
-                web_url: r.web_url.clone(),
+                web_url: r.web_url,
             })
         }),
         Record::AgendaItem(r) => AnyRow::AgendaItem({
             type Self_ = AgendaItemRow;
             provenance!(r, stamp, {
-                partner: r.partner.clone(),
-                meeting_id: r.meeting_id.clone(),
-                number: r.number.clone(),
+                partner: r.partner,
+                meeting_id: r.meeting_id,
+                number: r.number,
                 position: r.order,
-                name: r.name.clone(),
+                name: r.name,
                 public: r.public,
-                result: r.result.clone(),
-                resolution_text: r.resolution_text.clone(),
-                paper_id: r.paper_id.clone(),
+                result: r.result,
+                resolution_text: r.resolution_text,
+                paper_id: r.paper_id,
             })
         }),
         Record::Paper(r) => AnyRow::Paper({
             type Self_ = PaperRow;
             provenance!(r, stamp, {
-                partner: r.partner.clone(),
-                reference: r.reference.clone(),
-                subject: r.subject.clone(),
-                paper_type: r.paper_type.clone(),
+                partner: r.partner,
+                reference: r.reference,
+                subject: r.subject,
+                paper_type: r.paper_type,
                 date: r.date,
                 public: r.public,
-                lead_department: r.lead_department.clone(),
-                sachverhalt: r.sections.sachverhalt.clone(),
-                beschlussvorschlag: r.sections.beschlussvorschlag.clone(),
-                finanzielle_auswirkung: r.sections.finanzielle_auswirkung.clone(),
-                begruendung: r.sections.begruendung.clone(),
+                lead_department: r.lead_department,
+                sachverhalt: r.sections.sachverhalt,
+                beschlussvorschlag: r.sections.beschlussvorschlag,
+                finanzielle_auswirkung: r.sections.finanzielle_auswirkung,
+                begruendung: r.sections.begruendung,
                 financial_impact_once_cents: cents(r.financial_impact_once),
                 financial_impact_annual_cents: cents(r.financial_impact_annual),
-                web_url: r.web_url.clone(),
+                web_url: r.web_url,
             })
         }),
         Record::Consultation(r) => AnyRow::Consultation({
             type Self_ = ConsultationRow;
             provenance!(r, stamp, {
-                partner: r.partner.clone(),
-                paper_id: r.paper_id.clone(),
+                partner: r.partner,
+                paper_id: r.paper_id,
                 position: r.position,
-                organization_id: r.organization_id.clone(),
-                organization_name: r.organization_name.clone(),
-                meeting_id: r.meeting_id.clone(),
+                organization_id: r.organization_id,
+                organization_name: r.organization_name,
+                meeting_id: r.meeting_id,
                 date: r.date,
-                role: r.role.clone(),
+                role: r.role,
                 authoritative: r.authoritative,
-                result_text: r.result_text.clone(),
+                result_text: r.result_text,
                 result: r.result.as_str().to_owned(),
             })
         }),
         Record::File(r) => AnyRow::File({
             type Self_ = FileRow;
             provenance!(r, stamp, {
-                partner: r.partner.clone(),
+                partner: r.partner,
                 owner_kind: r.owner_kind.as_str().to_owned(),
-                owner_id: r.owner_id.clone(),
-                name: r.name.clone(),
-                mime_type: r.mime_type.clone(),
+                owner_id: r.owner_id,
+                name: r.name,
+                mime_type: r.mime_type,
                 size: r.size,
                 date: r.date,
-                access_url: r.access_url.clone(),
+                access_url: r.access_url,
             })
         }),
         Record::School(r) => AnyRow::School({
             type Self_ = SchoolRow;
             let types: Vec<&str> = r.school_types.iter().map(|t| t.as_str()).collect();
             provenance!(r, stamp, {
-                state: r.state.clone(),
-                school_number: r.school_number.clone(),
-                name: r.name.clone(),
+                state: r.state,
+                school_number: r.school_number,
+                name: r.name,
                 school_types_raw: json(&r.school_types_raw),
                 school_types: json(&types),
-                legal_status: r.legal_status.clone(),
-                traeger_name: r.traeger_name.clone(),
-                traeger_partner: r.traeger_partner.clone(),
-                street: r.address.street.clone(),
-                postcode: r.address.postcode.clone(),
-                city: r.address.city.clone(),
-                phone: r.contact.phone.clone(),
-                fax: r.contact.fax.clone(),
-                email: r.contact.email.clone(),
-                website: r.contact.website.clone(),
+                legal_status: r.legal_status,
+                traeger_name: r.traeger_name,
+                traeger_partner: r.traeger_partner,
+                street: r.address.street,
+                postcode: r.address.postcode,
+                city: r.address.city,
+                phone: r.contact.phone,
+                fax: r.contact.fax,
+                email: r.contact.email,
+                website: r.contact.website,
                 pupils: r.pupils,
                 pupils_as_of: r.pupils_as_of,
                 latitude: r.latitude,
@@ -207,19 +246,19 @@ pub(crate) fn to_row(record: &Record, stamp: &Stamp<'_>) -> Option<AnyRow> {
         Record::MediaConcept(r) => AnyRow::MediaConcept({
             type Self_ = MediaConceptRow;
             provenance!(r, stamp, {
-                school_id: r.school_id.clone(),
+                school_id: r.school_id,
                 status: r.status.as_str().to_owned(),
                 started_on: r.started_on,
                 submitted_on: r.submitted_on,
                 approved_on: r.approved_on,
-                version: r.version.clone(),
+                version: r.version,
             })
         }),
         Record::Equipment(r) => AnyRow::Equipment({
             type Self_ = EquipmentRow;
             provenance!(r, stamp, {
-                school_id: r.school_id.clone(),
-                category: r.category.clone(),
+                school_id: r.school_id,
+                category: r.category,
                 count: r.count,
                 as_of: r.as_of,
             })
@@ -227,8 +266,8 @@ pub(crate) fn to_row(record: &Record, stamp: &Stamp<'_>) -> Option<AnyRow> {
         Record::FundingProgram(r) => AnyRow::FundingProgram({
             type Self_ = FundingProgramRow;
             provenance!(r, stamp, {
-                name: r.name.clone(),
-                legal_basis: r.legal_basis.clone(),
+                name: r.name,
+                legal_basis: r.legal_basis,
                 period_start: r.period_start,
                 period_end: r.period_end,
                 deadlines: json(&r.deadlines),
@@ -238,23 +277,23 @@ pub(crate) fn to_row(record: &Record, stamp: &Stamp<'_>) -> Option<AnyRow> {
         Record::FundingBudget(r) => AnyRow::FundingBudget({
             type Self_ = FundingBudgetRow;
             provenance!(r, stamp, {
-                program_id: r.program_id.clone(),
-                partner: r.partner.clone(),
-                school_id: r.school_id.clone(),
+                program_id: r.program_id,
+                partner: r.partner,
+                school_id: r.school_id,
                 amount_cents: r.amount.0,
-                basis: r.basis.clone(),
+                basis: r.basis,
             })
         }),
         Record::FundingApplication(r) => AnyRow::FundingApplication({
             type Self_ = FundingApplicationRow;
             provenance!(r, stamp, {
-                program_id: r.program_id.clone(),
-                reference: r.reference.clone(),
-                partner: r.partner.clone(),
-                recipient_name: r.recipient_name.clone(),
+                program_id: r.program_id,
+                reference: r.reference,
+                partner: r.partner,
+                recipient_name: r.recipient_name,
                 school_ids: json(&r.school_ids),
-                measure: r.measure.clone(),
-                title: r.title.clone(),
+                measure: r.measure,
+                title: r.title,
                 requested_cents: cents(r.requested),
                 approved_cents: cents(r.approved),
                 disbursed_cents: cents(r.disbursed),

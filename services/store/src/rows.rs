@@ -25,7 +25,7 @@ fn utc_opt<S: serde::Serializer>(at: &Option<NaiveDateTime>, serializer: S) -> R
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = organization, treat_none_as_null = true)]
+#[diesel(table_name = organization, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct OrganizationRow {
     pub id: String,
     pub source: String,
@@ -50,7 +50,7 @@ pub struct OrganizationRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = person, treat_none_as_null = true)]
+#[diesel(table_name = person, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct PersonRow {
     pub id: String,
     pub source: String,
@@ -73,7 +73,7 @@ pub struct PersonRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = membership, treat_none_as_null = true)]
+#[diesel(table_name = membership, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct MembershipRow {
     pub id: String,
     pub source: String,
@@ -98,7 +98,7 @@ pub struct MembershipRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = meeting, treat_none_as_null = true)]
+#[diesel(table_name = meeting, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct MeetingRow {
     pub id: String,
     pub source: String,
@@ -128,7 +128,7 @@ pub struct MeetingRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = agenda_item, treat_none_as_null = true)]
+#[diesel(table_name = agenda_item, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct AgendaItemRow {
     pub id: String,
     pub source: String,
@@ -155,7 +155,7 @@ pub struct AgendaItemRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = paper, treat_none_as_null = true)]
+#[diesel(table_name = paper, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct PaperRow {
     pub id: String,
     pub source: String,
@@ -187,7 +187,7 @@ pub struct PaperRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = consultation, treat_none_as_null = true)]
+#[diesel(table_name = consultation, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ConsultationRow {
     pub id: String,
     pub source: String,
@@ -216,7 +216,7 @@ pub struct ConsultationRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = file, treat_none_as_null = true)]
+#[diesel(table_name = file, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct FileRow {
     pub id: String,
     pub source: String,
@@ -242,7 +242,7 @@ pub struct FileRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = school, treat_none_as_null = true)]
+#[diesel(table_name = school, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct SchoolRow {
     pub id: String,
     pub source: String,
@@ -281,7 +281,7 @@ pub struct SchoolRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = media_concept, treat_none_as_null = true)]
+#[diesel(table_name = media_concept, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct MediaConceptRow {
     pub id: String,
     pub source: String,
@@ -305,7 +305,7 @@ pub struct MediaConceptRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = equipment, treat_none_as_null = true)]
+#[diesel(table_name = equipment, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct EquipmentRow {
     pub id: String,
     pub source: String,
@@ -327,7 +327,7 @@ pub struct EquipmentRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = funding_program, treat_none_as_null = true)]
+#[diesel(table_name = funding_program, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct FundingProgramRow {
     pub id: String,
     pub source: String,
@@ -353,7 +353,7 @@ pub struct FundingProgramRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = funding_budget, treat_none_as_null = true)]
+#[diesel(table_name = funding_budget, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct FundingBudgetRow {
     pub id: String,
     pub source: String,
@@ -376,7 +376,7 @@ pub struct FundingBudgetRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
-#[diesel(table_name = funding_application, treat_none_as_null = true)]
+#[diesel(table_name = funding_application, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct FundingApplicationRow {
     pub id: String,
     pub source: String,

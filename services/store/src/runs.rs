@@ -215,8 +215,15 @@ impl Store {
         tracing::info!(run_id, connector = %request.connector, trigger = trigger.as_str(), "import run started");
         let (sender, receiver) = mpsc::channel(4);
         let (error_sender, error_receiver) = oneshot::channel();
-        let writer =
-            Writer { run_id, started_at, request, receiver, counts: RunCounts::default(), rejects: Vec::new() };
+        let writer = Writer {
+            run_id,
+            started_at,
+            request,
+            receiver,
+            counts: RunCounts::default(),
+            rejects: Vec::new(),
+            written: HashMap::new(),
+        };
         let writer = tokio::task::spawn_blocking(move || writer.run(conn, permit, lock, error_sender));
         Ok(ImportRun { run_id, sender, writer, warnings: Vec::new(), writer_error: Some(error_receiver) })
     }
@@ -443,6 +450,17 @@ impl RecordSink for ImportRun {
     }
 }
 
+/// Hands the memory a run freed back to the system. The connector's reader and this writer allocate on different
+/// threads, so glibc keeps their freed memory in separate arenas; the next run, on other threads, would otherwise
+/// grow the process by a whole run's worth again.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused heap pages to the kernel; it touches no memory in use.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Why a run's transaction was rolled back.
 enum Abort {
     Database(diesel::result::Error),
@@ -464,6 +482,22 @@ impl Abort {
     }
 }
 
+/// What a run did with a source key it has written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Created,
+    /// Changed; with the version from before the run when there was a live one.
+    Updated(Option<Original>),
+    Unchanged,
+}
+
+/// A stored record's version from before the run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Original {
+    content_hash: String,
+    modified_at: NaiveDateTime,
+}
+
 struct Writer {
     run_id: i64,
     started_at: NaiveDateTime,
@@ -471,6 +505,8 @@ struct Writer {
     receiver: mpsc::Receiver<Message>,
     counts: RunCounts,
     rejects: Vec<Rejection>,
+    /// The keys this run has written, per entity, so a newer version of a record is counted once.
+    written: HashMap<EntityKind, HashMap<String, Outcome>>,
 }
 
 impl Writer {
@@ -506,6 +542,7 @@ impl Writer {
         } else {
             tracing::info!(run_id = self.run_id, connector = %self.request.connector, status = status.as_str(), counts = ?self.counts, "import run finished");
         }
+        release_freed_memory();
         RunSummary {
             run_id: self.run_id,
             connector: self.request.connector.clone(),
@@ -585,6 +622,10 @@ impl Writer {
 
     /// Upserts one batch of one entity: unchanged records are only marked as seen, changed ones updated in place,
     /// new ones inserted in multi-row statements (the bulk of a first import).
+    ///
+    /// A record whose key this run has written already (a connector may send a newer version of it, e.g. a school a
+    /// later spreadsheet row added to) replaces that version and is counted once: created if the run created it,
+    /// updated if the run changed it.
     fn apply_kind(&mut self, conn: &mut DbConnection, kind: EntityKind, records: Vec<Record>) -> Result<(), Abort> {
         let source = self.request.connector.clone();
         let keys: Vec<&str> = records.iter().map(|record| record.origin().source_key.as_str()).collect();
@@ -592,20 +633,20 @@ impl Writer {
             .into_iter()
             .map(|existing| (existing.source_key.clone(), existing))
             .collect();
+        let mut written = std::mem::take(self.written.entry(kind).or_default());
         let mut unchanged: Vec<String> = Vec::new();
         // New records of this batch, by source key (a key may repeat within a batch; the last version wins).
-        let mut inserts: Vec<(Record, AnyRow)> = Vec::new();
+        let mut inserts: Vec<AnyRow> = Vec::new();
         let mut pending: HashMap<String, usize> = HashMap::new();
         for record in records {
             self.counts.fetched += 1;
             let hash = content_hash(&record);
             let key = record.origin().source_key.clone();
-            let stamp = Stamp { source: &source, content_hash: hash.clone(), seen_at: self.started_at };
             if let Some(&index) = pending.get(&key) {
-                if let Some(row) = to_row(&record, &stamp) {
-                    inserts[index] = (record, row);
+                let stamp = Stamp { source: &source, content_hash: hash, seen_at: self.started_at };
+                if let Some(row) = to_row(record, stamp) {
+                    inserts[index] = row;
                 }
-                self.counts.unchanged += 1;
                 continue;
             }
             match existing.get_mut(&key) {
@@ -615,20 +656,59 @@ impl Writer {
                     self.reject_record(&record, message);
                 }
                 Some(stored) if stored.content_hash == hash && stored.deleted_at.is_none() => {
-                    self.counts.unchanged += 1;
-                    unchanged.push(stored.id.clone());
+                    if let std::collections::hash_map::Entry::Vacant(entry) = written.entry(key) {
+                        self.counts.unchanged += 1;
+                        unchanged.push(stored.id.clone());
+                        entry.insert(Outcome::Unchanged);
+                    }
                 }
                 Some(stored) => {
-                    let Some(mut row) = to_row(&record, &stamp) else { continue };
-                    tables::update(conn, &mut row, stored.first_seen_at)?;
+                    let previous = written.get(&key).cloned();
+                    // The live version from before this run: a later version equal to it leaves the record as it
+                    // was (unchanged, its modified_at restored).
+                    let original = match &previous {
+                        None | Some(Outcome::Unchanged) => stored.deleted_at.is_none().then(|| Original {
+                            content_hash: stored.content_hash.clone(),
+                            modified_at: stored.modified_at,
+                        }),
+                        Some(Outcome::Updated(original)) => original.clone(),
+                        Some(Outcome::Created) => None,
+                    };
+                    let restored =
+                        original.as_ref().filter(|original| original.content_hash == hash).map(|o| o.modified_at);
+                    let stamp = Stamp { source: &source, content_hash: hash.clone(), seen_at: self.started_at };
+                    let Some(mut row) = to_row(record, stamp) else { continue };
+                    tables::update(conn, &mut row, stored.first_seen_at, restored)?;
                     stored.content_hash = hash;
                     stored.deleted_at = None;
-                    self.counts.updated += 1;
+                    let outcome = match (previous, restored) {
+                        (Some(Outcome::Created), _) => Outcome::Created,
+                        (previous, Some(_)) => {
+                            if matches!(previous, Some(Outcome::Updated(_))) {
+                                self.counts.updated -= 1;
+                                self.counts.unchanged += 1;
+                            }
+                            Outcome::Unchanged
+                        }
+                        (previous, None) => {
+                            match previous {
+                                None => self.counts.updated += 1,
+                                Some(Outcome::Unchanged) => {
+                                    self.counts.unchanged -= 1;
+                                    self.counts.updated += 1;
+                                }
+                                Some(_) => {}
+                            }
+                            Outcome::Updated(original)
+                        }
+                    };
+                    written.insert(key, outcome);
                 }
                 None => {
-                    let Some(row) = to_row(&record, &stamp) else { continue };
+                    let stamp = Stamp { source: &source, content_hash: hash, seen_at: self.started_at };
+                    let Some(row) = to_row(record, stamp) else { continue };
                     pending.insert(key, inserts.len());
-                    inserts.push((record, row));
+                    inserts.push(row);
                 }
             }
         }
@@ -639,19 +719,23 @@ impl Writer {
         // Ids are unique across sources: a new record whose id another record holds is rejected, not overwritten.
         let mut holders: HashMap<String, String> = HashMap::new();
         for chunk in inserts.chunks(500) {
-            let ids: Vec<&str> = chunk.iter().map(|(record, _)| record.id()).collect();
+            let ids: Vec<&str> = chunk.iter().map(AnyRow::id).collect();
             holders.extend(tables::holders(conn, kind, &ids)?);
         }
         let mut rows = Vec::with_capacity(inserts.len());
-        for (record, row) in inserts {
-            match holders.get(record.id()) {
+        for row in inserts {
+            match holders.get(row.id()) {
                 Some(holder) => {
-                    let message = format!("id {} is already provided by connector `{holder}`", record.id());
-                    self.reject_record(&record, message);
+                    let message = format!("id {} is already provided by connector `{holder}`", row.id());
+                    self.reject_key(kind, row.source_key(), row.id(), message);
                 }
-                None => rows.push(row),
+                None => {
+                    written.insert(row.source_key().to_owned(), Outcome::Created);
+                    rows.push(row);
+                }
             }
         }
+        self.written.insert(kind, written);
         self.counts.created += rows.len() as i64;
         tables::insert_many(conn, kind, rows)?;
         Ok(())
@@ -659,12 +743,16 @@ impl Writer {
 
     /// Rejects a record the store cannot take (it was already counted as fetched).
     fn reject_record(&mut self, record: &Record, message: String) {
+        self.reject_key(record.kind(), &record.origin().source_key, record.id(), message);
+    }
+
+    fn reject_key(&mut self, kind: EntityKind, source_key: &str, id: &str, message: String) {
         self.counts.rejected += 1;
         if self.rejects.len() < MAX_STORED_REJECTS {
             self.rejects.push(Rejection {
-                location: format!("{} {}", record.kind(), record.origin().source_key),
+                location: format!("{kind} {source_key}"),
                 field: Some("id".into()),
-                value: Some(record.id().to_owned()),
+                value: Some(id.to_owned()),
                 message,
             });
         }

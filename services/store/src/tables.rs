@@ -16,16 +16,21 @@ pub(crate) struct Existing {
     pub source_key: String,
     pub content_hash: String,
     pub first_seen_at: NaiveDateTime,
+    pub modified_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,
 }
 
 /// SQLite's default limit of bind parameters per statement (32766), with room to spare; tables have ≤ 32 columns.
 const MAX_BIND_PARAMETERS: usize = 32_000;
 
-type ExistingTuple = (String, String, String, NaiveDateTime, Option<NaiveDateTime>);
+/// Rows per multi-row INSERT on SQLite: large enough to save round trips through the statement, small enough that
+/// the remainder of a batch (inserted row by row) stays short.
+const SQLITE_ROWS_PER_INSERT: usize = 50;
 
-fn existing_from((id, source_key, content_hash, first_seen_at, deleted_at): ExistingTuple) -> Existing {
-    Existing { id, source_key, content_hash, first_seen_at, deleted_at }
+type ExistingTuple = (String, String, String, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>);
+
+fn existing_from((id, source_key, content_hash, first_seen_at, modified_at, deleted_at): ExistingTuple) -> Existing {
+    Existing { id, source_key, content_hash, first_seen_at, modified_at, deleted_at }
 }
 
 macro_rules! table_ops {
@@ -42,7 +47,7 @@ macro_rules! table_ops {
                     .filter($table::source.eq(source))
                     .filter($table::source_key.eq_any(keys))
                     .select(($table::id, $table::source_key, $table::content_hash, $table::first_seen_at,
-                        $table::deleted_at))
+                        $table::modified_at, $table::deleted_at))
                     .load(conn)?,)*
             };
             Ok(tuples.into_iter().map(existing_from).collect())
@@ -68,22 +73,48 @@ macro_rules! table_ops {
                         _ => None,
                     }).collect();
                     // MultiConnection cannot build multi-row inserts, so each backend's connection runs its own.
-                    for chunk in rows.chunks(MAX_BIND_PARAMETERS / 32) {
-                        inserted += match conn {
-                            DbConnection::Sqlite(conn) => diesel::insert_into($table::table).values(chunk).execute(conn)?,
-                            DbConnection::Postgresql(conn) => diesel::insert_into($table::table).values(chunk).execute(conn)?,
-                        };
+                    match conn {
+                        DbConnection::Sqlite(conn) => {
+                            // Fixed-size statements are prepared once and reused (diesel caches them by type);
+                            // a statement sized by the slice would be built and compiled anew every time. The rows
+                            // insert None as NULL (`treat_none_as_default_value = false`): with DEFAULT, diesel
+                            // runs a SQLite batch row by row, building each row's SQL again.
+                            let mut chunks = rows.chunks_exact(SQLITE_ROWS_PER_INSERT);
+                            for chunk in &mut chunks {
+                                let chunk: &[$row; SQLITE_ROWS_PER_INSERT] = chunk.try_into().map_err(|_| {
+                                    diesel::result::Error::QueryBuilderError("insert chunk of the wrong size".into())
+                                })?;
+                                inserted += diesel::insert_into($table::table).values(chunk).execute(conn)?;
+                            }
+                            for row in chunks.remainder() {
+                                inserted += diesel::insert_into($table::table).values(row).execute(conn)?;
+                            }
+                        }
+                        DbConnection::Postgresql(conn) => {
+                            for chunk in rows.chunks(MAX_BIND_PARAMETERS / 32) {
+                                inserted += diesel::insert_into($table::table).values(chunk).execute(conn)?;
+                            }
+                        }
                     }
                 })*
             }
             Ok(inserted)
         }
 
-        /// Rewrites a changed record; `first_seen_at` stays as it was.
-        pub(crate) fn update(conn: &mut DbConnection, row: &mut AnyRow, first_seen_at: NaiveDateTime) -> QueryResult<usize> {
+        /// Rewrites a changed record; `first_seen_at` stays as it was, and so does `modified_at` when given (a record
+        /// a run changed and then changed back).
+        pub(crate) fn update(
+            conn: &mut DbConnection,
+            row: &mut AnyRow,
+            first_seen_at: NaiveDateTime,
+            modified_at: Option<NaiveDateTime>,
+        ) -> QueryResult<usize> {
             match row {
                 $(AnyRow::$kind(row) => {
                     row.first_seen_at = first_seen_at;
+                    if let Some(modified_at) = modified_at {
+                        row.modified_at = modified_at;
+                    }
                     diesel::update($table::table.find(row.id.clone())).set(&*row).execute(conn)
                 })*
             }

@@ -106,6 +106,48 @@ async fn counts_created_updated_and_unchanged() {
     }
 }
 
+/// A connector may send a newer version of a record later in the same run (the spreadsheet connector does when a
+/// later row adds a Schulgliederung to a school it sent already): the last version is stored, counted once.
+#[tokio::test]
+async fn a_newer_version_within_a_run_replaces_the_earlier_one_and_counts_once() {
+    for database in testing::all() {
+        let store = open(&database);
+        let backend = database.backend;
+        let mut run = store.begin_run(request("schulen")).await.expect("begin run");
+        run.records(schools(&["66497", "81772"])).await.expect("first batch");
+        // The same key again in a later batch, changed, and twice within one batch.
+        run.records(vec![school("66497", "Gymnasium Hankensbüttel"), school("33819", "Alt"), school("33819", "Neu")])
+            .await
+            .expect("second batch");
+        let first = run.finish(complete()).await;
+        assert_eq!(first.status, RunStatus::Succeeded, "{backend}: {:?}", first.error);
+        assert_eq!((first.counts.created, first.counts.updated, first.counts.unchanged), (3, 0, 0), "{backend}");
+        assert_eq!(school_row(&store, "NI-66497").expect("stored").name, "Gymnasium Hankensbüttel", "{backend}");
+        assert_eq!(school_row(&store, "NI-33819").expect("stored").name, "Neu", "{backend}");
+
+        // Next run: 66497 first unchanged, then changed → updated; 33819 changed twice → updated once; 81772 changed
+        // and changed back → unchanged, its modified_at as before.
+        let before = school_row(&store, "NI-81772").expect("stored");
+        let mut run = store.begin_run(request("schulen")).await.expect("begin run");
+        run.records(vec![school("66497", "Gymnasium Hankensbüttel"), school("81772", "Anders")])
+            .await
+            .expect("first batch");
+        run.records(vec![school("66497", "Gymnasium Hankensbüttel (IGS)"), school("33819", "Neuer")])
+            .await
+            .expect("second batch");
+        run.records(vec![school("33819", "Neuest"), school("81772", "Schule 81772")]).await.expect("third batch");
+        let second = run.finish(complete()).await;
+        assert_eq!(second.status, RunStatus::Succeeded, "{backend}: {:?}", second.error);
+        assert_eq!((second.counts.created, second.counts.updated, second.counts.unchanged), (0, 2, 1), "{backend}");
+        assert_eq!(school_row(&store, "NI-66497").expect("stored").name, "Gymnasium Hankensbüttel (IGS)");
+        assert_eq!(school_row(&store, "NI-33819").expect("stored").name, "Neuest", "{backend}");
+        let after = school_row(&store, "NI-81772").expect("stored");
+        assert_eq!((after.name.as_str(), after.modified_at), ("Schule 81772", before.modified_at), "{backend}");
+        assert_eq!(after.content_hash, before.content_hash, "{backend}");
+        assert_eq!(second.counts.deleted, 0, "{backend}: every record was seen");
+    }
+}
+
 #[tokio::test]
 async fn a_failed_run_leaves_every_table_as_it_was() {
     for database in testing::all() {
