@@ -107,7 +107,7 @@ fn raw_of(config: &Config, item: &Json, location: String) -> Raw {
     for spec in &config.fields {
         if let Some((values, pointer)) = first(item, &spec.paths) {
             raw.values[spec.field.index()] = values;
-            raw.places[spec.field.index()] = Some(format!("field {pointer}"));
+            raw.places[spec.field.index()] = Some(format!("field {pointer}").into());
         }
     }
     for spec in &config.disbursements {

@@ -5,6 +5,7 @@
 //! budget or application, or a [`Problem`] naming the field.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::config::{Config, Field, Target};
 use super::programs::ProgramInfo;
@@ -13,7 +14,7 @@ use crate::model::{
     ids, ApplicationStatus, Cents, Disbursement, EntityKind, FundingApplication, FundingBudget, FundingProgram, Origin,
     Partner, Record,
 };
-use crate::spreadsheet::coerce::{cell_text, coerce, FieldKind, Value};
+use crate::spreadsheet::coerce::{cell_text, coerce, has_text, FieldKind, Value};
 use crate::spreadsheet::reader::Cell;
 
 /// One disbursement (Auszahlung) as found.
@@ -32,8 +33,9 @@ pub struct Raw {
     pub location: String,
     /// Per [`Field::index`]: every value found (repeated elements, array items); empty when absent.
     pub values: Vec<Vec<Cell>>,
-    /// Per field: where its value sits inside the record, appended to the location of a reject ("column C").
-    pub places: Vec<Option<String>>,
+    /// Per field: where its value sits inside the record, appended to the location of a reject ("column C"). Shared,
+    /// so a reader builds it once per document instead of once per record.
+    pub places: Vec<Option<Arc<str>>>,
     pub disbursements: Vec<RawDisbursement>,
 }
 
@@ -48,7 +50,7 @@ impl Raw {
     }
 
     fn first(&self, field: Field) -> Option<&Cell> {
-        self.values[field.index()].iter().find(|cell| cell_text(cell).is_some())
+        self.values[field.index()].iter().find(|cell| has_text(cell))
     }
 }
 
@@ -80,7 +82,7 @@ impl Mapping<'_> {
             field: field.name().to_owned(),
             value,
             message: message.into(),
-            place: raw.places[field.index()].clone(),
+            place: raw.places[field.index()].as_deref().map(str::to_owned),
         }
     }
 
@@ -375,7 +377,7 @@ pub fn amount(cell: &Cell) -> Result<Option<Cents>, String> {
             euros.checked_mul(100).map(|cents| Some(Cents(cents))).ok_or_else(|| format!("`{euros}` is too large"))
         }
         Cell::Text(text) => {
-            let text = crate::spreadsheet::coerce::clean_text(text);
+            let text = crate::spreadsheet::coerce::clean_text_borrowed(text);
             if text.is_empty() {
                 return Ok(None);
             }

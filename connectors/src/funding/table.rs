@@ -135,7 +135,7 @@ impl RowHandler for Handler<'_, '_, '_> {
             if let Some(cell) = cell_at(*column) {
                 raw.values[field.index()] = vec![cell];
             }
-            raw.places[field.index()] = Some(format!("column {} ({header})", column_letters(*column)));
+            raw.places[field.index()] = Some(format!("column {} ({header})", column_letters(*column)).into());
         }
         for (date, amount) in &columns.disbursements {
             raw.disbursements.push(RawDisbursement {
