@@ -121,7 +121,7 @@ fn raw_of(config: &Config, item: &Json, location: String) -> Raw {
                     .and_then(|pointers| first(entry, pointers))
                     .and_then(|(c, _)| c.into_iter().next()),
                 amount: first(entry, &spec.amount).and_then(|(cells, _)| cells.into_iter().next()),
-                place: format!("field {path}/{index}"),
+                place: format!("field {path}/{index}").into(),
             });
         }
     }

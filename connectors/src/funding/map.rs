@@ -23,14 +23,39 @@ pub struct RawDisbursement {
     pub date: Option<Cell>,
     pub amount: Option<Cell>,
     /// Where it is inside the record ("Auszahlungen/Auszahlung[2]", "column M").
-    pub place: String,
+    pub place: Arc<str>,
+}
+
+/// Where a record is in its source. An XML record's is written out only for a reject or a warning: formatting it
+/// for every record cost more than mapping some of its fields.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// File + sheet + row, or URL + JSON pointer.
+    Text(String),
+    /// The `index`th record element (from 1) at `record_path` in `file`: "file.xml, /Antraege/Antrag[3]".
+    Element { file: Arc<str>, record_path: Arc<str>, index: u64 },
+}
+
+impl From<String> for Location {
+    fn from(text: String) -> Self {
+        Location::Text(text)
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Text(text) => f.write_str(text),
+            Location::Element { file, record_path, index } => write!(f, "{file}, /{record_path}[{index}]"),
+        }
+    }
 }
 
 /// One source record before mapping.
 #[derive(Debug, Clone)]
 pub struct Raw {
     /// File + sheet + row, file + element path, or URL + JSON pointer.
-    pub location: String,
+    pub location: Location,
     /// Per [`Field::index`]: every value found (repeated elements, array items); empty when absent.
     pub values: Vec<Vec<Cell>>,
     /// Per field: where its value sits inside the record, appended to the location of a reject ("column C"). Shared,
@@ -40,9 +65,9 @@ pub struct Raw {
 }
 
 impl Raw {
-    pub fn new(location: String) -> Self {
+    pub fn new(location: impl Into<Location>) -> Self {
         Raw {
-            location,
+            location: location.into(),
             values: vec![Vec::new(); Field::COUNT],
             places: vec![None; Field::COUNT],
             disbursements: vec![],
@@ -280,7 +305,7 @@ impl Mapping<'_> {
                 field: at(key),
                 value: cell.and_then(cell_text),
                 message,
-                place: Some(item.place.clone()),
+                place: Some(item.place.to_string()),
             };
             let date = match &item.date {
                 None => None,

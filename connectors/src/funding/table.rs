@@ -141,7 +141,7 @@ impl RowHandler for Handler<'_, '_, '_> {
             raw.disbursements.push(RawDisbursement {
                 date: date.and_then(cell_at),
                 amount: cell_at(*amount),
-                place: format!("column {}", column_letters(*amount)),
+                place: format!("column {}", column_letters(*amount)).into(),
             });
         }
         self.batcher.map(self.mapping, raw).map_err(|_| SpreadsheetError::Stopped)

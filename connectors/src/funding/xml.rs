@@ -17,7 +17,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use super::config::{Config, FieldSpec};
-use super::map::{Raw, RawDisbursement};
+use super::map::{Location, Raw, RawDisbursement};
 use super::FundingError;
 use crate::spreadsheet::reader::Cell;
 
@@ -124,6 +124,8 @@ struct DisbursementSteps {
     group_segments: Vec<String>,
     date: Option<Vec<Steps>>,
     amount: Vec<Steps>,
+    /// "Auszahlungen/Auszahlung[1]", "…[2]", …: built once, shared by every record.
+    places: Vec<Arc<str>>,
 }
 
 impl Paths {
@@ -147,6 +149,7 @@ impl Paths {
                         group,
                         date: spec.date.as_deref().map(split),
                         amount: split(&spec.amount),
+                        places: Vec::new(),
                     }
                 })
                 .collect(),
@@ -256,8 +259,9 @@ pub fn read(
     let mut buffer = Vec::new();
     let mut state = State { record_path, stack: Vec::new(), tree: Tree::default(), open: Vec::new() };
     let mut count = 0u64;
-    let record_name = record_path.join("/");
-    let paths = Paths::new(config);
+    let record_name: Arc<str> = record_path.join("/").into();
+    let file_name: Arc<str> = file.into();
+    let mut paths = Paths::new(config);
     loop {
         buffer.clear();
         let event = match reader.read_event_into(&mut buffer) {
@@ -302,7 +306,7 @@ pub fn read(
         };
         if finished {
             count += 1;
-            record(raw_of(&state.tree, &paths, file, &record_name, count))?;
+            record(raw_of(&state.tree, &mut paths, &file_name, &record_name, count))?;
         }
     }
     let open = match state.open.last() {
@@ -370,8 +374,8 @@ impl State<'_> {
     }
 }
 
-fn raw_of(tree: &Tree, paths: &Paths, file: &str, record_name: &str, index: u64) -> Raw {
-    let mut raw = Raw::new(format!("{file}, /{record_name}[{index}]"));
+fn raw_of(tree: &Tree, paths: &mut Paths, file: &Arc<str>, record_path: &Arc<str>, index: u64) -> Raw {
+    let mut raw = Raw::new(Location::Element { file: Arc::clone(file), record_path: Arc::clone(record_path), index });
     for (field, alternatives) in &paths.fields {
         for (steps, path) in alternatives {
             let values = &mut raw.values[*field];
@@ -385,9 +389,9 @@ fn raw_of(tree: &Tree, paths: &Paths, file: &str, record_name: &str, index: u64)
             }
         }
     }
-    let mut number = 0;
-    for spec in &paths.disbursements {
-        tree.walk(0, &spec.group_segments, &mut |node| {
+    for DisbursementSteps { group, group_segments, date, amount, places } in &mut paths.disbursements {
+        let mut number = 0;
+        tree.walk(0, group_segments, &mut |node| {
             let first = |alternatives: &[Steps]| {
                 let mut first = None;
                 for steps in alternatives {
@@ -402,14 +406,16 @@ fn raw_of(tree: &Tree, paths: &Paths, file: &str, record_name: &str, index: u64)
                 first
             };
             number += 1;
+            if places.len() < number {
+                places.push(format!("{group}[{number}]").into());
+            }
             raw.disbursements.push(RawDisbursement {
-                date: spec.date.as_deref().and_then(first),
-                amount: first(&spec.amount),
-                place: format!("{}[{}]", spec.group, number),
+                date: date.as_deref().and_then(first),
+                amount: first(amount),
+                place: Arc::clone(&places[number - 1]),
             });
             true
         });
-        number = 0;
     }
     raw
 }
