@@ -97,7 +97,7 @@ pub fn read_page(
             })?;
             continue;
         }
-        batcher.map(mapping, raw_of(mapping.config, item, at))?;
+        batcher.map(mapping, &raw_of(mapping.config, item, at))?;
     }
     Ok(Page { records: Some(items.len()), next })
 }

@@ -163,9 +163,9 @@ impl<'o> Batcher<'o> {
     }
 
     /// Maps one raw record and hands on the record, the reject and the warnings.
-    pub fn map(&mut self, mapping: &Mapping<'_>, raw: map::Raw) -> Result<(), FundingError> {
+    pub fn map(&mut self, mapping: &Mapping<'_>, raw: &map::Raw) -> Result<(), FundingError> {
         let mut warnings = Vec::new();
-        let result = mapping.map(&raw, &mut |message| warnings.push(message));
+        let result = mapping.map(raw, &mut |message| warnings.push(message));
         for message in warnings {
             self.warn(message)?;
         }

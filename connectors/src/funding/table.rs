@@ -144,7 +144,7 @@ impl RowHandler for Handler<'_, '_, '_> {
                 place: format!("column {}", column_letters(*amount)).into(),
             });
         }
-        self.batcher.map(self.mapping, raw).map_err(|_| SpreadsheetError::Stopped)
+        self.batcher.map(self.mapping, &raw).map_err(|_| SpreadsheetError::Stopped)
     }
 }
 

@@ -243,7 +243,7 @@ pub fn read(
     config: &Config,
     record_path: &[String],
     encoding: Option<&'static Encoding>,
-    record: &mut dyn FnMut(Raw) -> Result<(), FundingError>,
+    record: &mut dyn FnMut(&Raw) -> Result<(), FundingError>,
 ) -> Result<u64, FundingError> {
     let parse_error = |message: String| FundingError::Parse { location: file.to_owned(), message };
     let io_error =
@@ -262,6 +262,8 @@ pub fn read(
     let record_name: Arc<str> = record_path.join("/").into();
     let file_name: Arc<str> = file.into();
     let mut paths = Paths::new(config);
+    // One record's values, overwritten by the next: its text buffers are reused.
+    let mut raw = Raw::new(String::new());
     loop {
         buffer.clear();
         let event = match reader.read_event_into(&mut buffer) {
@@ -306,7 +308,8 @@ pub fn read(
         };
         if finished {
             count += 1;
-            record(raw_of(&state.tree, &mut paths, &file_name, &record_name, count))?;
+            fill(&mut raw, &state.tree, &mut paths, &file_name, &record_name, count);
+            record(&raw)?;
         }
     }
     let open = match state.open.last() {
@@ -374,16 +377,33 @@ impl State<'_> {
     }
 }
 
-fn raw_of(tree: &Tree, paths: &mut Paths, file: &Arc<str>, record_path: &Arc<str>, index: u64) -> Raw {
-    let mut raw = Raw::new(Location::Element { file: Arc::clone(file), record_path: Arc::clone(record_path), index });
+/// Overwrites `raw` with the record in `tree`.
+fn fill(raw: &mut Raw, tree: &Tree, paths: &mut Paths, file: &Arc<str>, record_path: &Arc<str>, index: u64) {
+    raw.location = Location::Element { file: Arc::clone(file), record_path: Arc::clone(record_path), index };
+    raw.disbursements.clear();
     for (field, alternatives) in &paths.fields {
+        raw.places[*field] = None;
+        let values = &mut raw.values[*field];
+        if alternatives.is_empty() {
+            values.clear();
+        }
         for (steps, path) in alternatives {
-            let values = &mut raw.values[*field];
+            let mut found = 0;
             tree.values(0, steps, &mut |value| {
-                values.push(Cell::Text(value.to_owned()));
+                // The previous record's strings take the text, so a record allocates nothing here.
+                match values.get_mut(found) {
+                    Some(Cell::Text(text)) => {
+                        text.clear();
+                        text.push_str(value);
+                    }
+                    Some(other) => *other = Cell::Text(value.to_owned()),
+                    None => values.push(Cell::Text(value.to_owned())),
+                }
+                found += 1;
                 true
             });
-            if !values.is_empty() {
+            values.truncate(found);
+            if found > 0 {
                 raw.places[*field] = Some(Arc::clone(path));
                 break;
             }
@@ -417,7 +437,6 @@ fn raw_of(tree: &Tree, paths: &mut Paths, file: &Arc<str>, record_path: &Arc<str
             true
         });
     }
-    raw
 }
 
 /// "line 12, column 7" for a byte offset into the decoded document (as quick-xml counts it: UTF-8, without a
