@@ -115,9 +115,12 @@ impl Steps {
 /// The configured paths, split.
 struct Paths {
     /// Per mapped field: its index and its alternatives (split, and as written for the reject's place).
-    fields: Vec<(usize, Vec<(Steps, Arc<str>)>)>,
+    fields: Vec<(usize, Vec<Alternative>)>,
     disbursements: Vec<DisbursementSteps>,
 }
+
+/// One path of a field: split, and as written (shared by every record's reject place).
+type Alternative = (Steps, Arc<str>);
 
 struct DisbursementSteps {
     group: String,
