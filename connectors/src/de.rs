@@ -104,7 +104,9 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, ValueError> {
     let trimmed = text.trim();
     let error = || ValueError::Date(trimmed.to_owned());
     if trimmed.len() >= 10 && trimmed.as_bytes()[4] == b'-' {
-        return NaiveDate::parse_from_str(&trimmed[..10], "%Y-%m-%d").map_err(|_| error());
+        // `get`: byte 10 may fall inside a character ("2019-11-2ä", found by fuzzing), which slicing panics on.
+        let date = trimmed.get(..10).ok_or_else(error)?;
+        return NaiveDate::parse_from_str(date, "%Y-%m-%d").map_err(|_| error());
     }
     // The common "14.02.2020" without chrono's format parser (a tenth of the XML mapping time); anything else, and
     // an impossible date, takes the general path below.
@@ -148,6 +150,12 @@ pub fn parse_decimal(text: &str) -> Result<f64, ValueError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_date_cut_inside_a_character_is_an_error() {
+        assert!(parse_date("2019-11-2ä").is_err());
+        assert!(parse_date("1.10-12.1\u{fffd}1\u{fffd}\u{fffd}5").is_err());
+    }
 
     #[test]
     fn amounts_from_council_papers() {

@@ -244,7 +244,10 @@ impl Fetcher {
         if response.content_length().is_some_and(|length| length > limit) {
             return Err(Attempt::Final(FetchError::TooLarge { location: url.to_owned(), limit }));
         }
-        let mut bytes = Vec::new();
+        // Sized by Content-Length when the server sends one (within the limit): growing the buffer chunk by chunk
+        // copied every page body several times.
+        let expected = response.content_length().unwrap_or(0).min(limit);
+        let mut bytes = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         loop {
             match response.chunk().await {
                 Ok(Some(chunk)) => {
@@ -276,8 +279,10 @@ fn file_validators(metadata: &std::fs::Metadata, previous: Option<&Validators>) 
     (!unchanged).then_some(validators)
 }
 
-/// Decodes a text body: by the charset its `Content-Type` declares, else by a byte-order mark, else as UTF-8; invalid
-/// UTF-8 without a declared charset is taken as windows-1252 (what "ISO-8859-1" means on German servers).
+/// Decodes a text body: by a byte-order mark, else as UTF-8 when it is valid UTF-8, else by the charset its
+/// `Content-Type` declares; invalid UTF-8 without a declared charset is taken as windows-1252 (what "ISO-8859-1" means
+/// on German servers). Valid UTF-8 wins over a declared single-byte charset: servers often send a default
+/// `charset=ISO-8859-1` for UTF-8 files, while German text in a single-byte charset is practically never valid UTF-8.
 pub fn decode_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> std::borrow::Cow<'a, str> {
     let declared = content_type.and_then(|value| {
         value.split(';').skip(1).find_map(|param| {
@@ -289,7 +294,11 @@ pub fn decode_text<'a>(bytes: &'a [u8], content_type: Option<&str>) -> std::borr
     if let Some((encoding, bom_length)) = encoding_rs::Encoding::for_bom(bytes) {
         return encoding.decode_without_bom_handling(&bytes[bom_length..]).0;
     }
+    let single_byte = |encoding: &'static encoding_rs::Encoding| {
+        encoding != encoding_rs::UTF_16LE && encoding != encoding_rs::UTF_16BE
+    };
     match declared {
+        Some(encoding) if single_byte(encoding) && std::str::from_utf8(bytes).is_ok() => String::from_utf8_lossy(bytes),
         Some(encoding) if encoding != encoding_rs::UTF_8 => encoding.decode_without_bom_handling(bytes).0,
         _ => match std::str::from_utf8(bytes) {
             Ok(text) => std::borrow::Cow::Borrowed(text),
@@ -382,6 +391,11 @@ mod tests {
         assert_eq!(decode_text(b"H\xfcrtgenwald", Some("application/json; charset=ISO-8859-1")), "Hürtgenwald");
         assert_eq!(decode_text(b"H\xfcrtgenwald \x96 x", None), "Hürtgenwald – x");
         assert_eq!(decode_text(b"\xef\xbb\xbf{}", None), "{}");
+        // A server's default charset on a UTF-8 file.
+        assert_eq!(
+            decode_text("Hankensbüttel".as_bytes(), Some("application/json; charset=ISO-8859-1")),
+            "Hankensbüttel"
+        );
     }
 
     #[tokio::test]

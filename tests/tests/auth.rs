@@ -114,3 +114,29 @@ async fn rejected_records_are_for_admins() {
     assert_eq!(rejects.len(), 1);
     assert!(rejects[0]["location"].as_str().is_some_and(|location| location.ends_with("programme.jsonl:1")));
 }
+
+/// The access matrix over the whole route table with `public_read` off: every `/api/v1` read answers 401 without a
+/// token and is served (200, or a 404 problem for a missing record) with a read or an admin token; every POST is
+/// 403 for a read token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_api_route_follows_the_access_matrix() {
+    let (_config, app, _database) = app(false).await;
+    let api_routes: Vec<_> = ikz_api::route_table()
+        .into_iter()
+        .filter(|route| route.path.starts_with("/api/v1/") && route.path != ikz_api::OPENAPI_PATH)
+        .collect();
+    assert!(api_routes.len() > 40);
+    for route in api_routes {
+        let path = route.path.replace("{id}", "programme").replace("/funding/summary", "/funding/summary?program=x");
+        let path = if path.starts_with("/api/v1/import-runs/") { "/api/v1/import-runs/1".to_owned() } else { path };
+        assert_eq!(status(&app, route.method, &path, None).await.0, 401, "{} {path} without a token", route.method);
+        for token in [READ, ADMIN] {
+            let (code, _) = status(&app, route.method, &path, Some(token)).await;
+            match (route.method, token) {
+                ("POST", READ) => assert_eq!(code, 403, "POST {path} with a read token"),
+                ("POST", _) => assert!([202, 409].contains(&code), "POST {path} with an admin token: {code}"),
+                _ => assert!([200, 404].contains(&code), "GET {path}: {code}"),
+            }
+        }
+    }
+}

@@ -260,7 +260,7 @@ pub fn read(
     let mut reader = Reader::from_reader(decoder);
     reader.config_mut().check_end_names = true;
     let mut buffer = Vec::new();
-    let mut state = State { record_path, stack: Vec::new(), tree: Tree::default(), open: Vec::new() };
+    let mut state = State { record_path, stack: Vec::new(), tree: Tree::default(), open: Vec::new(), root: None };
     let mut count = 0u64;
     let record_name: Arc<str> = record_path.join("/").into();
     let file_name: Arc<str> = file.into();
@@ -322,6 +322,15 @@ pub fn read(
     if let Some(open) = open {
         return Err(parse_error(format!("the document ends inside <{open}>: it is cut off")));
     }
+    // An empty export of the right kind may be legitimate; an error page or another document is not.
+    let wanted = record_path.first().map(String::as_str).unwrap_or_default();
+    match state.root.as_deref() {
+        None => return Err(parse_error("the document is empty: it has no root element".to_owned())),
+        Some(root) if count == 0 && root != wanted => {
+            return Err(parse_error(format!("the root element is <{root}>, not <{wanted}> (record_path)")))
+        }
+        _ => {}
+    }
     Ok(count)
 }
 
@@ -333,6 +342,8 @@ struct State<'p> {
     tree: Tree,
     /// The open nodes of the record, innermost last; empty outside a record.
     open: Vec<usize>,
+    /// The document's root element (local name).
+    root: Option<String>,
 }
 
 impl State<'_> {
@@ -350,6 +361,9 @@ impl State<'_> {
         }
         let name = local(element.name().0);
         let depth = self.stack.len();
+        if depth == 0 && self.root.is_none() {
+            self.root = Some(name.to_owned());
+        }
         let opens_record = depth + 1 == self.record_path.len()
             && self.record_path[depth] == name
             && self.stack.iter().zip(self.record_path).all(|(open, wanted)| open == wanted);

@@ -5,10 +5,12 @@
 
 use std::collections::HashSet;
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use thiserror::Error;
 
 use super::json;
+use super::objects::{self, ListPage};
 use crate::fetch::{FetchError, Fetched, Fetcher};
 
 #[derive(Debug, Error)]
@@ -37,11 +39,11 @@ impl ClientError {
     }
 }
 
-/// One page of a list.
+/// One page of a list: its items as `E` (typed OParl objects, or `Value` for the body list).
 #[derive(Debug)]
-pub struct Page {
+pub struct Page<E = Value> {
     pub url: String,
-    pub items: Vec<Value>,
+    pub items: Vec<E>,
     pub next: Option<String>,
     pub total_elements: Option<u64>,
     pub total_pages: Option<u64>,
@@ -49,70 +51,63 @@ pub struct Page {
     pub problem: Option<String>,
 }
 
+impl<E> Page<E> {
+    fn new(url: &str, page: ListPage<E>) -> Self {
+        Page {
+            url: url.to_owned(),
+            items: page.items,
+            next: page.next,
+            total_elements: page.total_elements,
+            total_pages: page.total_pages,
+            problem: page.problem,
+        }
+    }
+}
+
+fn json_error(url: &str, error: impl std::fmt::Display) -> ClientError {
+    ClientError::Json { url: url.to_owned(), message: error.to_string() }
+}
+
 /// Fetches `url` and parses it as JSON, tolerating what [`json::parse`] tolerates.
 pub async fn get_json(fetcher: &Fetcher, url: &str) -> Result<Value, ClientError> {
     match fetcher.get(url, None).await? {
         Fetched::Body(body) => {
-            // Parsed off the async threads: a page is tens of kilobytes, and parsing it on another core overlaps
-            // with normalising the page before.
-            let parsed = tokio::task::spawn_blocking(move || json::parse(&body.bytes, body.content_type.as_deref()))
+            tokio::task::spawn_blocking(move || json::parse(&body.bytes, body.content_type.as_deref()))
                 .await
-                .map_err(|error| ClientError::Json { url: url.to_owned(), message: error.to_string() })?;
-            parsed.map_err(|error| ClientError::Json { url: url.to_owned(), message: error.to_string() })
+                .map_err(|error| json_error(url, error))?
+                .map_err(|error| json_error(url, error))
         }
         Fetched::NotModified => Err(ClientError::NotModified { url: url.to_owned() }),
     }
 }
 
-/// Reads a list page out of whatever the server sent.
-pub fn read_page(url: &str, value: Value) -> Page {
-    let mut page = Page {
-        url: url.to_owned(),
-        items: Vec::new(),
-        next: None,
-        total_elements: None,
-        total_pages: None,
-        problem: None,
-    };
-    match value {
-        Value::Array(items) => page.items = items.into_iter().filter(|item| !item.is_null()).collect(),
-        Value::Object(mut object) => {
-            if let Some(data) = object.remove("data") {
-                page.items = match data {
-                    Value::Array(items) => items.into_iter().filter(|item| !item.is_null()).collect(),
-                    Value::Null => Vec::new(),
-                    // An object where the array is due.
-                    other => vec![other],
-                };
-                let envelope = Value::Object(object);
-                page.next = envelope.get("links").and_then(|links| json::text(links, "next"));
-                if let Some(pagination) = envelope.get("pagination") {
-                    page.total_elements =
-                        json::integer(pagination, "totalElements").and_then(|n| u64::try_from(n).ok());
-                    page.total_pages = json::integer(pagination, "totalPages").and_then(|n| u64::try_from(n).ok());
-                }
-            } else if object.contains_key("id") {
-                // A single object served where a list page is due.
-                page.items = vec![Value::Object(object)];
-            } else {
-                let envelope = Value::Object(object);
-                let message = ["error", "message", "detail", "title"]
-                    .iter()
-                    .find_map(|key| json::text(&envelope, key).or_else(|| envelope.get(*key).map(|v| v.to_string())))
-                    .unwrap_or_else(|| "an object without `data`".to_owned());
-                page.problem = Some(message);
-            }
+/// Fetches a list page and reads it into `E`s, tolerating what [`objects`] tolerates.
+pub async fn get_page<E: DeserializeOwned + Send + 'static>(
+    fetcher: &Fetcher,
+    url: &str,
+) -> Result<Page<E>, ClientError> {
+    match fetcher.get(url, None).await? {
+        Fetched::Body(body) => {
+            // Parsed off the async threads: parsing a page on the other core overlaps with normalising the page
+            // before (see `Import::walk`).
+            let page = tokio::task::spawn_blocking(move || {
+                objects::parse_page::<E>(&body.bytes, body.content_type.as_deref())
+            })
+            .await
+            .map_err(|error| json_error(url, error))?
+            .map_err(|error| json_error(url, error))?;
+            Ok(Page::new(url, page))
         }
-        other => page.problem = Some(format!("not a list page: {}", truncate(&other.to_string(), 80))),
+        Fetched::NotModified => Err(ClientError::NotModified { url: url.to_owned() }),
     }
-    page
 }
 
-fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        text.to_owned()
-    } else {
-        format!("{}…", text.chars().take(max).collect::<String>())
+/// Reads a list page out of an already parsed value (a source URL that answers with the body list itself).
+pub fn read_page(url: &str, value: Value) -> Page {
+    match objects::page_of_value::<Value>(value) {
+        Ok(page) => Page::new(url, page),
+        // Reading into `Value`s cannot fail; kept total all the same.
+        Err(error) => Page::new(url, ListPage { problem: Some(error.to_string()), ..ListPage::default() }),
     }
 }
 
@@ -145,7 +140,11 @@ impl<'f> Pager<'f> {
 
     /// Fetches the page at `url` (the first page, or the `next` of the page before, given as `from`); `None` when
     /// `url` is `None` (the list ended).
-    pub async fn fetch(&mut self, url: Option<String>, from: Option<&str>) -> Result<Option<Page>, ClientError> {
+    pub async fn fetch<E: DeserializeOwned + Send + 'static>(
+        &mut self,
+        url: Option<String>,
+        from: Option<&str>,
+    ) -> Result<Option<Page<E>>, ClientError> {
         let Some(url) = url else { return Ok(None) };
         if !self.visited.insert(normalise_url(&url)) {
             return Err(ClientError::Loop {
@@ -157,8 +156,7 @@ impl<'f> Pager<'f> {
         if self.pages_done >= self.max_pages {
             return Err(ClientError::TooManyPages { list: self.list.clone(), url, limit: self.max_pages });
         }
-        let value = get_json(self.fetcher, &url).await?;
-        let page = read_page(&url, value);
+        let page = get_page::<E>(self.fetcher, &url).await?;
         self.pages_done += 1;
         self.items_seen += page.items.len() as u64;
         if self.pages_done == 1 {

@@ -77,27 +77,38 @@ pub fn text(object: &Value, key: &str) -> Option<String> {
 
 /// [`text`] for a value itself.
 pub fn as_text(value: &Value) -> Option<String> {
-    let raw = match value {
-        Value::String(text) => text.as_str(),
-        Value::Number(number) => return Some(number.to_string()),
-        _ => return None,
-    };
-    let cleaned: String;
-    let raw = if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
-        cleaned = raw.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).collect();
-        cleaned.as_str()
-    } else {
-        raw
-    };
-    let trimmed = raw.trim();
-    if is_absent(trimmed) {
-        None
-    } else {
-        Some(trimmed.to_owned())
+    match value {
+        Value::String(text) => clean_text(text),
+        Value::Number(number) => Some(number.to_string()),
+        _ => None,
     }
 }
 
-fn is_absent(trimmed: &str) -> bool {
+/// A string as [`text`] reads it: control characters other than line breaks and tabs removed, trimmed, absent
+/// when it is a placeholder.
+pub fn clean_text(raw: &str) -> Option<String> {
+    // Control characters are C0, DEL and C1 (0xC2 0x80..=0x9F in UTF-8): a byte scan rules most strings out.
+    let suspect = raw.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2);
+    if suspect && raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        let cleaned: String = raw.chars().filter(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t')).collect();
+        return clean_text(&cleaned);
+    }
+    let trimmed = raw.trim();
+    (!is_absent(trimmed)).then(|| trimmed.to_owned())
+}
+
+/// [`clean_text`] for an owned string, kept without copying when it is clean already (the common case).
+pub fn clean_string(raw: String) -> Option<String> {
+    let clean = raw.len() == raw.trim().len() && !raw.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2);
+    if clean {
+        (!is_absent(&raw)).then_some(raw)
+    } else {
+        clean_text(&raw)
+    }
+}
+
+/// Is a trimmed text a placeholder for an absent value?
+pub fn is_absent(trimmed: &str) -> bool {
     trimmed.is_empty() || trimmed.eq_ignore_ascii_case("n/a") || trimmed.eq_ignore_ascii_case("null")
 }
 
@@ -136,11 +147,16 @@ pub fn boolean(object: &Value, key: &str) -> Option<bool> {
     match object.get(key)? {
         Value::Bool(value) => Some(*value),
         Value::Number(number) => number.as_i64().map(|n| n != 0),
-        Value::String(text) => match text.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "ja" | "yes" => Some(true),
-            "false" | "0" | "nein" | "no" => Some(false),
-            _ => None,
-        },
+        Value::String(text) => parse_boolean(text),
+        _ => None,
+    }
+}
+
+/// A boolean written as text: `true`/`false`, `1`/`0`, `ja`/`nein`, `yes`/`no`.
+pub fn parse_boolean(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "ja" | "yes" => Some(true),
+        "false" | "0" | "nein" | "no" => Some(false),
         _ => None,
     }
 }
@@ -189,6 +205,17 @@ pub fn date(object: &Value, key: &str) -> Result<Option<NaiveDate>, FieldProblem
 
 pub fn parse_date(raw: &str) -> Option<NaiveDate> {
     let head = raw.get(..10)?;
+    // `YYYY-MM-DD` read by hand: a format string is parsed anew on every call, and papers carry a date each.
+    if let [y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2] = *head.as_bytes() {
+        let digits = [y1, y2, y3, y4, m1, m2, d1, d2];
+        if digits.iter().all(u8::is_ascii_digit) {
+            let n =
+                |range: std::ops::Range<usize>| digits[range].iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+            if let Some(day) = NaiveDate::from_ymd_opt(n(0..4) as i32, n(4..6), n(6..8)) {
+                return Some(day);
+            }
+        }
+    }
     NaiveDate::parse_from_str(head, "%Y-%m-%d").ok().or_else(|| crate::de::parse_date(raw).ok())
 }
 

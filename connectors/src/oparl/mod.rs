@@ -8,6 +8,7 @@
 //! - [`config`]: the settings.
 //! - [`client`]: list walking, pagination, loop detection.
 //! - [`json`]: tolerant reading of what real servers send.
+//! - [`objects`]: OParl objects as typed structs, read with the same tolerances.
 //! - [`normalise`]: OParl objects → records.
 //! - [`testing`]: a loopback HTTP server for tests and the benchmark.
 
@@ -15,6 +16,7 @@ pub mod client;
 pub mod config;
 pub mod json;
 pub mod normalise;
+pub mod objects;
 pub mod testing;
 
 use async_trait::async_trait;
@@ -24,10 +26,14 @@ use serde_json::Value;
 
 use self::client::{ClientError, Page, Pager};
 use self::config::{List, Settings, UnmappedBodies};
-use self::normalise::{At, Normaliser};
+use self::normalise::{At, Normalise, Normaliser};
+use self::objects::{
+    AgendaItemObject, ConsultationObject, FileObject, Item, MeetingObject, MembershipObject, OrganizationObject,
+    PaperObject, PersonObject,
+};
 use crate::connector::{Connector, ConnectorError, RecordSink, RunContext, RunOutcome, Source};
 use crate::fetch::Fetcher;
-use crate::model::{Ags, EntityKind, Partner};
+use crate::model::{Ags, EntityKind, Partner, Record};
 use crate::registry::{BuildResult, ConnectorSpec};
 use crate::settings::FieldError;
 
@@ -234,7 +240,16 @@ impl Import<'_, '_> {
                     tracing::debug!(body = %body_name, list = list.body_key(), "the body offers no such list");
                     continue;
                 };
-                self.walk(list, &url, &body_name, &partner).await?;
+                match list {
+                    List::Organization => self.walk::<OrganizationObject>(list, &url, &body_name, &partner).await?,
+                    List::Person => self.walk::<PersonObject>(list, &url, &body_name, &partner).await?,
+                    List::Membership => self.walk::<MembershipObject>(list, &url, &body_name, &partner).await?,
+                    List::Meeting => self.walk::<MeetingObject>(list, &url, &body_name, &partner).await?,
+                    List::AgendaItem => self.walk::<AgendaItemObject>(list, &url, &body_name, &partner).await?,
+                    List::Paper => self.walk::<PaperObject>(list, &url, &body_name, &partner).await?,
+                    List::Consultation => self.walk::<ConsultationObject>(list, &url, &body_name, &partner).await?,
+                    List::File => self.walk::<FileObject>(list, &url, &body_name, &partner).await?,
+                }
             }
         }
         self.finish_joins().await?;
@@ -293,7 +308,7 @@ impl Import<'_, '_> {
         let mut items = Vec::new();
         let mut next = Some(url.to_owned());
         let mut from: Option<String> = None;
-        while let Some(page) = pager.fetch(next.take(), from.as_deref()).await.map_err(client_error)? {
+        while let Some(page) = pager.fetch::<Value>(next.take(), from.as_deref()).await.map_err(client_error)? {
             self.pages += 1;
             items.extend(page.items);
             from = Some(page.url);
@@ -361,13 +376,20 @@ impl Import<'_, '_> {
         crate::fetch::with_query(url, &params)
     }
 
-    /// Walks one list of one body. The next page is fetched while the current one is normalised and stored.
-    async fn walk(&mut self, list: List, url: &str, body: &str, partner: &str) -> Result<(), ConnectorError> {
+    /// Walks one list of one body, its objects read as `T`. The next page is fetched and parsed (on a blocking
+    /// thread, so on the other core) while the current one is normalised and handed to the sink.
+    async fn walk<T: Normalise>(
+        &mut self,
+        list: List,
+        url: &str,
+        body: &str,
+        partner: &str,
+    ) -> Result<(), ConnectorError> {
         let fetcher = self.fetcher;
         let label = format!("{} ({body})", list.body_key());
         let mut pager = Pager::new(fetcher, label.clone(), self.settings().max_pages_per_list);
         let first_url = self.list_url(url);
-        let mut page = match pager.fetch(Some(first_url.clone()), None).await {
+        let mut page = match pager.fetch::<Item<T>>(Some(first_url.clone()), None).await {
             Ok(page) => page,
             Err(error) if error.is_not_found() => {
                 self.complete = false;
@@ -381,7 +403,7 @@ impl Import<'_, '_> {
             let next = current.next.clone();
             let from = current.url.clone();
             let (fetched, processed) =
-                tokio::join!(pager.fetch(next, Some(&from)), self.process(list, current, partner));
+                tokio::join!(pager.fetch::<Item<T>>(next, Some(&from)), self.process(current, partner));
             processed?;
             page = fetched.map_err(client_error)?;
             let pages_known = pager.pages_known.map(|known| known.max(pager.pages_done));
@@ -409,13 +431,12 @@ impl Import<'_, '_> {
         Ok(())
     }
 
-    async fn process(&mut self, list: List, page: Page, partner: &str) -> Result<(), ConnectorError> {
+    async fn process<T: Normalise>(&mut self, page: Page<Item<T>>, partner: &str) -> Result<(), ConnectorError> {
         if let Some(problem) = &page.problem {
             self.warn(format!("{}: read as an empty page: {problem}", page.url));
         }
-        for (index, item) in page.items.iter().enumerate() {
-            let at = At { url: &page.url, pointer: format!("/data/{index}") };
-            self.norm.object(list.oparl_type(), item, partner, &at);
+        for (index, item) in page.items.into_iter().enumerate() {
+            self.norm.list_item(item, partner, &At::item(&page.url, index));
         }
         self.flush(false).await
     }
@@ -430,8 +451,12 @@ impl Import<'_, '_> {
         }
         let batch_size = self.settings().batch_size;
         while self.norm.out.len() >= batch_size || (all && !self.norm.out.is_empty()) {
-            let rest = self.norm.out.split_off(self.norm.out.len().min(batch_size));
-            let batch = std::mem::replace(&mut self.norm.out, rest);
+            // Drained, not split off: `out` keeps its capacity instead of growing anew for every batch.
+            let batch: Vec<Record> = if self.norm.out.len() <= batch_size {
+                std::mem::replace(&mut self.norm.out, Vec::with_capacity(batch_size))
+            } else {
+                self.norm.out.drain(..batch_size).collect()
+            };
             self.sink.records(batch).await?;
         }
         Ok(())
@@ -482,9 +507,13 @@ impl Import<'_, '_> {
                 if let Some(object) = self.fetch_reference(&item.consultation, &referrer).await? {
                     paper = json::first_reference(&object, "paper");
                     let at_url = item.consultation.clone();
-                    let at = At { url: &at_url, pointer: String::new() };
                     let partner = item.item.partner.clone();
-                    self.norm.consultation(&object, None, None, &partner, &at);
+                    match objects::object_of_value::<ConsultationObject>(&object) {
+                        Ok(consultation) => {
+                            self.norm.consultation(consultation, None, None, &partner, &At::root(&at_url));
+                        }
+                        Err(error) => self.warn(format!("{at_url} (referenced by {referrer}): {error}")),
+                    }
                 }
             }
             self.norm.finish_item(item, paper.as_deref());

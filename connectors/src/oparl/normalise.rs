@@ -6,14 +6,19 @@
 //! - a consultation's result is the result text of its agenda item (OParl keeps it there), so meetings (with their
 //!   agenda items) are walked before papers (with their consultations);
 //! - an agenda item's paper is only known through the consultation that names the agenda item, so agenda items
-//!   with a consultation wait until the papers are read ([`Normaliser::finish_agenda_items`]).
-
-use std::collections::{HashMap, HashSet};
+//!   with a consultation wait until the papers are read ([`Normaliser::finish_item`]).
 
 use chrono::{NaiveDate, Utc};
+// A quicker hasher than SipHash for the run's id and URL maps (tens of thousands of inserts per run); the keys come
+// from the source being imported, which cannot slow down more than its own import.
+use foldhash::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::json::{self, FieldProblem};
+use super::objects::{
+    self, AgendaItemObject, ConsultationObject, FileObject, Flag, Item, ListObject, Location, Many, MeetingObject,
+    MembershipObject, OrganizationObject, PaperObject, PersonObject, Text,
+};
 use crate::connector::Rejection;
 use crate::model::{
     AgendaItem, Consultation, ConsultationResult, EntityKind, File, FileOwner, Meeting, Membership, Organization,
@@ -59,7 +64,7 @@ pub struct Normaliser {
     pub pending_items: Vec<PendingItem>,
     /// Defer consultations with unknown agenda items instead of emitting them as pending.
     pub defer: bool,
-    emitted: HashSet<String>,
+    emitted: HashSet<Emitted>,
     agenda: HashMap<String, AgendaInfo>,
     meetings: HashMap<String, MeetingInfo>,
     organization_names: HashMap<String, String>,
@@ -70,24 +75,101 @@ pub struct Normaliser {
     pub tombstones: u64,
 }
 
-/// Where an object is: the page URL and a JSON pointer.
-pub struct At<'a> {
-    pub url: &'a str,
-    pub pointer: String,
+/// What [`Normaliser::emit`] remembers of an emitted record: the 64 bits of its id (ids are a prefix and 16 hex
+/// digits of a SHA-256, see `EntityKind::public_id`), so the set of a run's ids holds no strings. Ids of another
+/// shape are kept as they are.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum Emitted {
+    Id { kind: EntityKind, tombstone: bool, bits: u64 },
+    Text { kind: EntityKind, tombstone: bool, id: String },
 }
 
-impl At<'_> {
-    fn child(&self, key: &str, index: Option<usize>) -> At<'_> {
-        let pointer = match index {
-            Some(index) => format!("{}/{key}/{index}", self.pointer),
-            None => format!("{}/{key}", self.pointer),
-        };
-        At { url: self.url, pointer }
+impl Emitted {
+    fn of(kind: EntityKind, tombstone: bool, id: &str) -> Self {
+        let bits = id
+            .rsplit_once('-')
+            .filter(|(_, hex)| hex.len() == 16)
+            .and_then(|(_, hex)| u64::from_str_radix(hex, 16).ok());
+        match bits {
+            Some(bits) => Emitted::Id { kind, tombstone, bits },
+            None => Emitted::Text { kind, tombstone, id: id.to_owned() },
+        }
+    }
+}
+
+/// Where an object is: the page URL and a JSON pointer, built only when a rejection or warning needs it.
+pub struct At<'a> {
+    pub url: &'a str,
+    parent: Option<&'a At<'a>>,
+    key: &'static str,
+    index: Option<usize>,
+}
+
+impl<'a> At<'a> {
+    /// A whole response (an object fetched on its own).
+    pub fn root(url: &'a str) -> Self {
+        At { url, parent: None, key: "", index: None }
+    }
+
+    /// The `index`th object of a list page.
+    pub fn item(url: &'a str, index: usize) -> Self {
+        At { url, parent: None, key: "data", index: Some(index) }
+    }
+
+    fn child(&self, key: &'static str, index: Option<usize>) -> At<'_> {
+        At { url: self.url, parent: Some(self), key, index }
+    }
+
+    fn pointer(&self) -> String {
+        let mut pointer = self.parent.map(At::pointer).unwrap_or_default();
+        if !self.key.is_empty() {
+            pointer.push('/');
+            pointer.push_str(self.key);
+        }
+        if let Some(index) = self.index {
+            pointer.push('/');
+            pointer.push_str(&index.to_string());
+        }
+        pointer
     }
 
     fn location(&self) -> String {
-        format!("{} #{}", self.url, self.pointer)
+        format!("{} #{}", self.url, self.pointer())
     }
+}
+
+/// An OParl type the normaliser reads from a list.
+pub trait Normalise: ListObject {
+    /// Normalises the object into `norm`; false if it was rejected.
+    fn normalise(self, norm: &mut Normaliser, partner: &str, at: &At<'_>) -> bool;
+}
+
+macro_rules! normalise_with {
+    ($($object:ident => $method:ident $(($($arg:expr),*))?;)*) => {
+        $(impl Normalise for $object {
+            fn normalise(self, norm: &mut Normaliser, partner: &str, at: &At<'_>) -> bool {
+                norm.$method(self, $($($arg,)*)? partner, at)
+            }
+        })*
+    };
+}
+
+normalise_with! {
+    OrganizationObject => organization;
+    PersonObject => person;
+    MembershipObject => membership(None);
+    MeetingObject => meeting;
+    AgendaItemObject => agenda_item(None, None);
+    PaperObject => paper;
+    ConsultationObject => consultation(None, None);
+    FileObject => file(None);
+}
+
+/// The paper a consultation is embedded in: its URL and public id.
+#[derive(Clone, Copy)]
+pub struct PaperOf<'a> {
+    pub url: &'a str,
+    pub id: &'a str,
 }
 
 impl Normaliser {
@@ -95,37 +177,24 @@ impl Normaliser {
         Normaliser { defer, ..Normaliser::default() }
     }
 
-    /// Reads one object of a list by its OParl type (`Paper`, …); returns false if it was rejected.
-    pub fn object(&mut self, expected: &str, object: &Value, partner: &str, at: &At<'_>) -> bool {
-        if !object.is_object() {
-            self.reject(at, None, Some(object.to_string()), format!("expected a {expected} object"));
-            return false;
-        }
-        if let Some(actual) = json::type_name(object) {
-            if actual != expected {
-                self.reject(
-                    at,
-                    Some("type"),
-                    json::text(object, "type"),
-                    format!("expected a {expected}, got {actual}"),
-                );
+    /// Reads one item of a list of `T`s; returns false if it was rejected.
+    pub fn list_item<T: Normalise>(&mut self, item: Item<T>, partner: &str, at: &At<'_>) -> bool {
+        let object = match item {
+            Item::Object(object) => object,
+            other => {
+                self.reject(at, None, Some(other.describe()), format!("expected a {} object", T::TYPE));
+                return false;
+            }
+        };
+        if let Some(uri) = object.type_uri().get() {
+            let actual = objects::type_name(uri);
+            if actual != T::TYPE {
+                let message = format!("expected a {}, got {actual}", T::TYPE);
+                self.reject(at, Some("type"), Some(uri.to_owned()), message);
                 return false;
             }
         }
-        match expected {
-            "Organization" => self.organization(object, partner, at),
-            "Person" => self.person(object, partner, at),
-            "Membership" => self.membership(object, None, partner, at),
-            "Meeting" => self.meeting(object, partner, at),
-            "AgendaItem" => self.agenda_item(object, None, None, partner, at),
-            "Paper" => self.paper(object, partner, at),
-            "Consultation" => self.consultation(object, None, None, partner, at),
-            "File" => self.file(object, None, partner, at),
-            _ => {
-                self.reject(at, Some("type"), Some(expected.to_owned()), "not an imported OParl type".to_owned());
-                false
-            }
-        }
+        object.normalise(self, partner, at)
     }
 
     fn reject(&mut self, at: &At<'_>, field: Option<&str>, value: Option<String>, message: String) {
@@ -148,98 +217,115 @@ impl Normaliser {
         ));
     }
 
-    fn date(&mut self, object: &Value, key: &str, at: &At<'_>) -> Option<NaiveDate> {
-        json::date(object, key).unwrap_or_else(|problem| {
-            self.field_problem(at, problem);
-            None
-        })
+    fn date(&mut self, field: &str, value: Text, at: &At<'_>) -> Option<NaiveDate> {
+        let raw = value.0?;
+        let parsed = json::parse_date(&raw);
+        if parsed.is_none() {
+            let message = "not a date (expected YYYY-MM-DD)".to_owned();
+            self.field_problem(at, FieldProblem { field: field.to_owned(), value: raw, message });
+        }
+        parsed
     }
 
-    fn date_time(&mut self, object: &Value, key: &str, at: &At<'_>) -> Option<chrono::DateTime<Utc>> {
-        json::date_time(object, key).unwrap_or_else(|problem| {
-            self.field_problem(at, problem);
-            None
-        })
+    fn date_time(&mut self, field: &str, value: Text, at: &At<'_>) -> Option<chrono::DateTime<Utc>> {
+        let raw = value.0?;
+        let parsed = json::parse_date_time(&raw);
+        if parsed.is_none() {
+            let message = "not a date-time (expected YYYY-MM-DDTHH:MM:SS+01:00)".to_owned();
+            self.field_problem(at, FieldProblem { field: field.to_owned(), value: raw, message });
+        }
+        parsed
     }
 
     /// The object's URL, or a rejection.
-    fn id(&mut self, object: &Value, at: &At<'_>) -> Option<String> {
-        let id = json::text(object, "id");
-        if id.is_none() {
+    fn id(&mut self, id: Text, at: &At<'_>) -> Option<String> {
+        if id.0.is_none() {
             self.reject(at, Some("id"), None, "the object has no `id`".to_owned());
         }
-        id
+        id.0
     }
 
     /// Emits `record` unless a record with its id was emitted in this run already (embedded objects repeat).
     fn emit(&mut self, record: Record) {
-        if self.emitted.insert(record.id().to_owned()) {
+        if self.emitted.insert(Emitted::of(record.kind(), false, record.id())) {
             *self.counts.entry(record.kind()).or_default() += 1;
             self.out.push(record);
         }
     }
 
     /// `deleted: true`: a tombstone instead of the record. Returns whether the object was deleted.
-    fn deleted(&mut self, kind: EntityKind, object: &Value, url: &str, partner: &str) -> bool {
-        if !json::is_deleted(object) {
+    fn deleted(&mut self, kind: EntityKind, deleted: Flag, url: &str, partner: &str) -> bool {
+        if deleted.0 != Some(true) {
             return false;
         }
         let tombstone = Tombstone { id: kind.public_id(partner, url), kind, origin: Origin::new(url) };
-        if self.emitted.insert(format!("deleted:{}", tombstone.id)) {
+        if self.emitted.insert(Emitted::of(kind, true, &tombstone.id)) {
             self.tombstones += 1;
             self.out.push(Record::Tombstone(tombstone));
         }
         true
     }
 
-    fn origin(url: &str, object: &Value) -> Origin {
+    fn origin(url: String, web: Option<String>) -> Origin {
         let origin = Origin::new(url);
-        match json::text(object, "web") {
+        match web {
             Some(web) => origin.with_url(web),
             None => origin,
         }
     }
 
-    pub fn organization(&mut self, object: &Value, partner: &str, at: &At<'_>) -> bool {
-        let Some(url) = self.id(object, at) else { return false };
-        if self.deleted(EntityKind::Organization, object, &url, partner) {
+    /// The embedded files of one field of an object.
+    fn files(
+        &mut self,
+        key: &'static str,
+        files: Many<Item<FileObject>>,
+        owner: (FileOwner, &str),
+        partner: &str,
+        at: &At<'_>,
+    ) {
+        for (index, file) in files.0.into_iter().enumerate() {
+            if let Item::Object(file) = file {
+                self.file(file, Some(owner), partner, &at.child(key, Some(index)));
+            }
+        }
+    }
+
+    pub fn organization(&mut self, object: OrganizationObject, partner: &str, at: &At<'_>) -> bool {
+        let Some(url) = self.id(object.id, at) else { return false };
+        if self.deleted(EntityKind::Organization, object.deleted, &url, partner) {
             return true;
         }
-        let Some(name) = json::text(object, "name").or_else(|| json::text(object, "shortName")) else {
+        let Some(name) = object.name.0.or_else(|| object.short_name.0.clone()) else {
             self.reject(at, Some("name"), None, "the organization has no name".to_owned());
             return false;
         };
         self.organization_names.insert(url.clone(), name.clone());
-        let kind = classify_organization(
-            json::text(object, "organizationType").as_deref(),
-            json::text(object, "classification").as_deref(),
-            &name,
-        );
+        let kind = classify_organization(object.organization_type.get(), object.classification.get(), &name);
         let record = Organization {
             id: EntityKind::Organization.public_id(partner, &url),
-            origin: Self::origin(&url, object),
             partner: partner.to_owned(),
-            short_name: json::text(object, "shortName").filter(|short| *short != name),
-            name,
+            short_name: object.short_name.0.filter(|short| *short != name),
             kind,
-            start_date: self.date(object, "startDate", at),
-            end_date: self.date(object, "endDate", at),
-            web_url: json::text(object, "web"),
+            start_date: self.date("startDate", object.start_date, at),
+            end_date: self.date("endDate", object.end_date, at),
+            web_url: object.web.0.clone(),
+            origin: Self::origin(url, object.web.0),
+            name,
         };
         self.emit(record.into());
         true
     }
 
-    pub fn person(&mut self, object: &Value, partner: &str, at: &At<'_>) -> bool {
-        let Some(url) = self.id(object, at) else { return false };
-        if self.deleted(EntityKind::Person, object, &url, partner) {
+    pub fn person(&mut self, object: PersonObject, partner: &str, at: &At<'_>) -> bool {
+        let Some(url) = self.id(object.id, at) else { return false };
+        if self.deleted(EntityKind::Person, object.deleted, &url, partner) {
             return true;
         }
-        let family_name = json::text(object, "familyName");
-        let given_name = json::text(object, "givenName");
-        let titles: Vec<String> = json::many(object, "title").into_iter().filter_map(json::as_text).collect();
+        let family_name = object.family_name.0;
+        let given_name = object.given_name.0;
+        let titles: Vec<String> = object.title.0.into_iter().filter_map(|title| title.0).collect();
         let title = (!titles.is_empty()).then(|| titles.join(" "));
-        let name = json::text(object, "name").or_else(|| {
+        let name = object.name.0.or_else(|| {
             let parts: Vec<&str> =
                 [title.as_deref(), given_name.as_deref(), family_name.as_deref()].into_iter().flatten().collect();
             (!parts.is_empty()).then(|| parts.join(" "))
@@ -250,7 +336,7 @@ impl Normaliser {
         };
         let record = Person {
             id: EntityKind::Person.public_id(partner, &url),
-            origin: Origin::new(&url),
+            origin: Origin::new(url.clone()),
             partner: partner.to_owned(),
             name,
             family_name,
@@ -258,51 +344,48 @@ impl Normaliser {
             title,
         };
         self.emit(record.into());
-        for (index, membership) in json::many(object, "membership").into_iter().enumerate() {
+        for (index, membership) in object.membership.0.into_iter().enumerate() {
             // Memberships given only by URL come from the membership list.
-            if membership.is_object() {
+            if let Item::Object(membership) = membership {
                 self.membership(membership, Some(&url), partner, &at.child("membership", Some(index)));
             }
         }
         true
     }
 
-    pub fn membership(&mut self, object: &Value, person: Option<&str>, partner: &str, at: &At<'_>) -> bool {
-        let Some(url) = self.id(object, at) else { return false };
-        if self.deleted(EntityKind::Membership, object, &url, partner) {
+    pub fn membership(&mut self, object: MembershipObject, person: Option<&str>, partner: &str, at: &At<'_>) -> bool {
+        let Some(url) = self.id(object.id, at) else { return false };
+        if self.deleted(EntityKind::Membership, object.deleted, &url, partner) {
             return true;
         }
-        let Some(person) =
-            person.map(str::to_owned).or_else(|| json::reference(object.get("person").unwrap_or(&Value::Null)))
-        else {
+        let Some(person) = person.map(str::to_owned).or(object.person.0) else {
             self.reject(at, Some("person"), None, "the membership names no person".to_owned());
             return false;
         };
         let record = Membership {
             id: EntityKind::Membership.public_id(partner, &url),
-            origin: Origin::new(&url),
+            origin: Origin::new(url),
             partner: partner.to_owned(),
             person_id: EntityKind::Person.public_id(partner, &person),
-            organization_id: json::first_reference(object, "organization")
-                .map(|org| EntityKind::Organization.public_id(partner, &org)),
-            role: json::text(object, "role"),
-            voting_right: json::boolean(object, "votingRight"),
-            start_date: self.date(object, "startDate", at),
-            end_date: self.date(object, "endDate", at),
+            organization_id: object.organization.first().map(|org| EntityKind::Organization.public_id(partner, &org)),
+            role: object.role.0,
+            voting_right: object.voting_right.0,
+            start_date: self.date("startDate", object.start_date, at),
+            end_date: self.date("endDate", object.end_date, at),
         };
         self.emit(record.into());
         true
     }
 
-    pub fn meeting(&mut self, object: &Value, partner: &str, at: &At<'_>) -> bool {
-        let Some(url) = self.id(object, at) else { return false };
-        if self.deleted(EntityKind::Meeting, object, &url, partner) {
+    pub fn meeting(&mut self, object: MeetingObject, partner: &str, at: &At<'_>) -> bool {
+        let Some(url) = self.id(object.id, at) else { return false };
+        if self.deleted(EntityKind::Meeting, object.deleted, &url, partner) {
             return true;
         }
-        let start = self.date_time(object, "start", at);
-        let end = self.date_time(object, "end", at);
-        let organizations = json::references(object, "organization");
-        let name = json::text(object, "name").unwrap_or_else(|| match start {
+        let start = self.date_time("start", object.start, at);
+        let end = self.date_time("end", object.end, at);
+        let organizations = object.organization.urls();
+        let name = object.name.0.unwrap_or_else(|| match start {
             Some(start) => format!("Sitzung am {}", berlin_date(start).format("%d.%m.%Y")),
             None => "Sitzung".to_owned(),
         });
@@ -312,7 +395,7 @@ impl Normaliser {
         );
         let record = Meeting {
             id: EntityKind::Meeting.public_id(partner, &url),
-            origin: Self::origin(&url, object),
+            origin: Self::origin(url.clone(), object.web.0.clone()),
             partner: partner.to_owned(),
             organization_ids: organizations
                 .iter()
@@ -321,22 +404,20 @@ impl Normaliser {
             name,
             start,
             end,
-            location: object.get("location").and_then(location_text),
-            state: json::text(object, "meetingState"),
-            cancelled: json::boolean(object, "cancelled").unwrap_or(false),
-            web_url: json::text(object, "web"),
+            location: object.location.0.and_then(location_text),
+            state: object.meeting_state.0,
+            cancelled: object.cancelled.0.unwrap_or(false),
+            web_url: object.web.0,
         };
         let meeting_id = record.id.clone();
         self.emit(record.into());
-        for key in ["invitation", "resultsProtocol", "verbatimProtocol", "auxiliaryFile"] {
-            for (index, file) in json::many(object, key).into_iter().enumerate() {
-                if file.is_object() {
-                    self.file(file, Some((FileOwner::Meeting, &meeting_id)), partner, &at.child(key, Some(index)));
-                }
-            }
-        }
-        for (index, item) in json::many(object, "agendaItem").into_iter().enumerate() {
-            if item.is_object() {
+        let owner = (FileOwner::Meeting, meeting_id.as_str());
+        self.files("invitation", object.invitation, owner, partner, at);
+        self.files("resultsProtocol", object.results_protocol, owner, partner, at);
+        self.files("verbatimProtocol", object.verbatim_protocol, owner, partner, at);
+        self.files("auxiliaryFile", object.auxiliary_file, owner, partner, at);
+        for (index, item) in object.agenda_item.0.into_iter().enumerate() {
+            if let Item::Object(item) = item {
                 self.agenda_item(item, Some(&url), Some(index + 1), partner, &at.child("agendaItem", Some(index)));
             }
         }
@@ -345,51 +426,48 @@ impl Normaliser {
 
     pub fn agenda_item(
         &mut self,
-        object: &Value,
+        object: AgendaItemObject,
         meeting: Option<&str>,
         position: Option<usize>,
         partner: &str,
         at: &At<'_>,
     ) -> bool {
-        let Some(url) = self.id(object, at) else { return false };
-        if self.deleted(EntityKind::AgendaItem, object, &url, partner) {
+        let Some(url) = self.id(object.id, at) else { return false };
+        if self.deleted(EntityKind::AgendaItem, object.deleted, &url, partner) {
             return true;
         }
-        let Some(meeting) = meeting.map(str::to_owned).or_else(|| json::first_reference(object, "meeting")) else {
+        let Some(meeting) = meeting.map(str::to_owned).or_else(|| object.meeting.first()) else {
             self.reject(at, Some("meeting"), None, "the agenda item names no meeting".to_owned());
             return false;
         };
-        let number = json::text(object, "number");
-        let result = json::text(object, "result");
+        let number = object.number.0;
+        let result = object.result.0;
         self.agenda.insert(url.clone(), AgendaInfo { result: result.clone(), meeting: Some(meeting.clone()) });
-        let order = json::integer(object, "order")
+        let order = object
+            .order
+            .0
             .and_then(|order| i32::try_from(order).ok())
             .or_else(|| position.and_then(|position| i32::try_from(position).ok()));
         let record = AgendaItem {
             id: EntityKind::AgendaItem.public_id(partner, &url),
-            origin: Self::origin(&url, object),
+            origin: Self::origin(url, object.web.0),
             partner: partner.to_owned(),
             meeting_id: EntityKind::Meeting.public_id(partner, &meeting),
-            name: json::text(object, "name").or_else(|| number.clone()).unwrap_or_else(|| "TOP".to_owned()),
+            name: object.name.0.or_else(|| number.clone()).unwrap_or_else(|| "TOP".to_owned()),
             number,
             order,
-            public: json::boolean(object, "public").unwrap_or(true),
+            public: object.public.0.unwrap_or(true),
             result,
-            resolution_text: json::text(object, "resolutionText"),
+            resolution_text: object.resolution_text.0,
             paper_id: None,
         };
         let item_id = record.id.clone();
-        for key in ["resolutionFile", "auxiliaryFile"] {
-            for (index, file) in json::many(object, key).into_iter().enumerate() {
-                if file.is_object() {
-                    self.file(file, Some((FileOwner::AgendaItem, &item_id)), partner, &at.child(key, Some(index)));
-                }
-            }
-        }
-        match json::first_reference(object, "consultation") {
+        let owner = (FileOwner::AgendaItem, item_id.as_str());
+        self.files("resolutionFile", object.resolution_file, owner, partner, at);
+        self.files("auxiliaryFile", object.auxiliary_file, owner, partner, at);
+        match object.consultation.first() {
             // Its paper is known once the papers are read.
-            Some(consultation) if !self.emitted.contains(&record.id) => {
-                self.emitted.insert(record.id.clone());
+            Some(consultation) if self.emitted.insert(Emitted::of(EntityKind::AgendaItem, false, &record.id)) => {
                 self.pending_items.push(PendingItem { item: record, consultation });
             }
             Some(_) => {}
@@ -398,47 +476,44 @@ impl Normaliser {
         true
     }
 
-    pub fn paper(&mut self, object: &Value, partner: &str, at: &At<'_>) -> bool {
-        let Some(url) = self.id(object, at) else { return false };
-        if self.deleted(EntityKind::Paper, object, &url, partner) {
+    pub fn paper(&mut self, object: PaperObject, partner: &str, at: &At<'_>) -> bool {
+        let Some(url) = self.id(object.id, at) else { return false };
+        if self.deleted(EntityKind::Paper, object.deleted, &url, partner) {
             return true;
         }
-        let reference = json::text(object, "reference");
-        let Some(subject) = json::text(object, "name").or_else(|| reference.clone()) else {
+        let reference = object.reference.0;
+        let Some(subject) = object.name.0.or_else(|| reference.clone()) else {
             self.reject(at, Some("name"), None, "the paper has neither a name nor a reference".to_owned());
             return false;
         };
-        let lead_department = json::first_reference(object, "underDirectionOf")
-            .and_then(|org| self.organization_names.get(&org).cloned());
+        let lead_department =
+            object.under_direction_of.first().and_then(|org| self.organization_names.get(&org).cloned());
+        let paper_id = EntityKind::Paper.public_id(partner, &url);
         let record = Paper {
-            id: EntityKind::Paper.public_id(partner, &url),
-            origin: Self::origin(&url, object),
+            id: paper_id.clone(),
+            origin: Self::origin(url.clone(), object.web.0.clone()),
             partner: partner.to_owned(),
             reference,
             subject,
-            paper_type: json::text(object, "paperType"),
-            date: self.date(object, "date", at),
+            paper_type: object.paper_type.0,
+            date: self.date("date", object.date, at),
             // OParl publishes public papers only.
             public: true,
             lead_department,
             sections: PaperSections::default(),
             financial_impact_once: None,
             financial_impact_annual: None,
-            web_url: json::text(object, "web"),
+            web_url: object.web.0,
         };
-        let paper_id = record.id.clone();
         self.emit(record.into());
-        for key in ["mainFile", "auxiliaryFile"] {
-            for (index, file) in json::many(object, key).into_iter().enumerate() {
-                if file.is_object() {
-                    self.file(file, Some((FileOwner::Paper, &paper_id)), partner, &at.child(key, Some(index)));
-                }
-            }
-        }
-        for (index, consultation) in json::many(object, "consultation").into_iter().enumerate() {
-            if consultation.is_object() {
+        let owner = (FileOwner::Paper, paper_id.as_str());
+        self.files("mainFile", object.main_file, owner, partner, at);
+        self.files("auxiliaryFile", object.auxiliary_file, owner, partner, at);
+        let paper = PaperOf { url: &url, id: &paper_id };
+        for (index, consultation) in object.consultation.0.into_iter().enumerate() {
+            if let Item::Object(consultation) = consultation {
                 let at = at.child("consultation", Some(index));
-                self.consultation(consultation, Some(&url), Some(index + 1), partner, &at);
+                self.consultation(consultation, Some(paper), Some(index + 1), partner, &at);
             }
         }
         true
@@ -446,47 +521,58 @@ impl Normaliser {
 
     pub fn consultation(
         &mut self,
-        object: &Value,
-        paper: Option<&str>,
+        object: ConsultationObject,
+        paper: Option<PaperOf<'_>>,
         position: Option<usize>,
         partner: &str,
         at: &At<'_>,
     ) -> bool {
-        let Some(url) = self.id(object, at) else { return false };
-        if self.deleted(EntityKind::Consultation, object, &url, partner) {
+        let Some(url) = self.id(object.id, at) else { return false };
+        if self.deleted(EntityKind::Consultation, object.deleted, &url, partner) {
             return true;
         }
-        let Some(paper) = paper.map(str::to_owned).or_else(|| json::first_reference(object, "paper")) else {
-            self.reject(at, Some("paper"), None, "the consultation names no paper".to_owned());
-            return false;
+        let (paper, paper_id) = match paper {
+            Some(paper) => (paper.url.to_owned(), paper.id.to_owned()),
+            None => match object.paper.first() {
+                Some(paper) => {
+                    let id = EntityKind::Paper.public_id(partner, &paper);
+                    (paper, id)
+                }
+                None => {
+                    self.reject(at, Some("paper"), None, "the consultation names no paper".to_owned());
+                    return false;
+                }
+            },
         };
-        self.consultation_papers.insert(url.clone(), paper.clone());
-        let agenda_item = json::first_reference(object, "agendaItem");
+        self.consultation_papers.insert(url.clone(), paper);
+        let agenda_item = object.agenda_item.first();
         let known = agenda_item.as_ref().and_then(|item| self.agenda.get(item)).cloned();
-        let meeting =
-            json::first_reference(object, "meeting").or_else(|| known.as_ref().and_then(|k| k.meeting.clone()));
+        let meeting = object.meeting.first().or_else(|| known.as_ref().and_then(|k| k.meeting.clone()));
         let meeting_info = meeting.as_ref().and_then(|meeting| self.meetings.get(meeting)).cloned();
-        let organization = json::first_reference(object, "organization")
-            .or_else(|| meeting_info.as_ref().and_then(|info| info.organization.clone()));
+        let organization =
+            object.organization.first().or_else(|| meeting_info.as_ref().and_then(|info| info.organization.clone()));
         let result_text = known.as_ref().and_then(|known| known.result.clone());
         let consultation = Consultation {
             id: EntityKind::Consultation.public_id(partner, &url),
-            origin: Origin::new(&url),
+            origin: Origin::new(url),
             partner: partner.to_owned(),
-            paper_id: EntityKind::Paper.public_id(partner, &paper),
+            paper_id,
             position: position.and_then(|position| i32::try_from(position).ok()),
             organization_name: organization.as_ref().and_then(|org| self.organization_names.get(org).cloned()),
             organization_id: organization.map(|org| EntityKind::Organization.public_id(partner, &org)),
             meeting_id: meeting.map(|meeting| EntityKind::Meeting.public_id(partner, &meeting)),
             date: meeting_info.and_then(|info| info.date),
-            role: json::text(object, "role"),
-            authoritative: json::boolean(object, "authoritative"),
+            role: object.role.0,
+            authoritative: object.authoritative.0,
             result: ConsultationResult::from_text(result_text.as_deref()),
             result_text,
         };
         match agenda_item {
-            Some(agenda_item) if known.is_none() && self.defer && !self.emitted.contains(&consultation.id) => {
-                self.emitted.insert(consultation.id.clone());
+            Some(agenda_item)
+                if known.is_none()
+                    && self.defer
+                    && self.emitted.insert(Emitted::of(EntityKind::Consultation, false, &consultation.id)) =>
+            {
                 self.deferred.push(Deferred { consultation, agenda_item });
             }
             _ => self.emit(consultation.into()),
@@ -494,24 +580,25 @@ impl Normaliser {
         true
     }
 
-    pub fn file(&mut self, object: &Value, owner: Option<(FileOwner, &str)>, partner: &str, at: &At<'_>) -> bool {
-        let Some(url) = self.id(object, at) else { return false };
-        if self.deleted(EntityKind::File, object, &url, partner) {
+    pub fn file(&mut self, object: FileObject, owner: Option<(FileOwner, &str)>, partner: &str, at: &At<'_>) -> bool {
+        let Some(url) = self.id(object.id, at) else { return false };
+        if self.deleted(EntityKind::File, object.deleted, &url, partner) {
             return true;
         }
         let owner = match owner {
             Some((kind, id)) => (kind, id.to_owned()),
             None => {
                 // A file from the file list names what it belongs to.
-                let found = [
-                    ("paper", FileOwner::Paper, EntityKind::Paper),
-                    ("meeting", FileOwner::Meeting, EntityKind::Meeting),
-                    ("agendaItem", FileOwner::AgendaItem, EntityKind::AgendaItem),
-                ]
-                .into_iter()
-                .find_map(|(key, owner, kind)| {
-                    json::first_reference(object, key).map(|url| (owner, kind.public_id(partner, &url)))
-                });
+                let found = if let Some(paper) = object.paper.first() {
+                    Some((FileOwner::Paper, EntityKind::Paper.public_id(partner, &paper)))
+                } else if let Some(meeting) = object.meeting.first() {
+                    Some((FileOwner::Meeting, EntityKind::Meeting.public_id(partner, &meeting)))
+                } else {
+                    object
+                        .agenda_item
+                        .first()
+                        .map(|item| (FileOwner::AgendaItem, EntityKind::AgendaItem.public_id(partner, &item)))
+                };
                 match found {
                     Some(found) => found,
                     None => {
@@ -522,21 +609,23 @@ impl Normaliser {
                 }
             }
         };
-        let access_url = json::text(object, "accessUrl").or_else(|| json::text(object, "downloadUrl"));
-        let name = json::text(object, "name")
-            .or_else(|| json::text(object, "fileName"))
+        let access_url = object.access_url.0.or(object.download_url.0);
+        let name = object
+            .name
+            .0
+            .or(object.file_name.0)
             .or_else(|| access_url.as_deref().and_then(|u| u.rsplit('/').next()).map(str::to_owned))
             .unwrap_or_else(|| "Datei".to_owned());
         let record = File {
             id: EntityKind::File.public_id(partner, &url),
-            origin: Origin::new(&url),
+            origin: Origin::new(url),
             partner: partner.to_owned(),
             owner_kind: owner.0,
             owner_id: owner.1,
             name,
-            mime_type: json::text(object, "mimeType").map(|mime| normalise_mime(&mime)),
-            size: json::integer(object, "size"),
-            date: self.date(object, "date", at),
+            mime_type: object.mime_type.0.map(|mime| normalise_mime(&mime)),
+            size: object.size.0,
+            date: self.date("date", object.date, at),
             access_url,
         };
         self.emit(record.into());
@@ -584,14 +673,11 @@ fn berlin_date(instant: chrono::DateTime<Utc>) -> NaiveDate {
 }
 
 /// A location as one line: its description, else its address.
-fn location_text(value: &Value) -> Option<String> {
-    if !value.is_object() {
-        return None;
-    }
-    json::text(value, "description").or_else(|| {
-        let parts: Vec<String> = ["room", "streetAddress", "postalCode", "locality"]
+fn location_text(location: Location) -> Option<String> {
+    location.description.0.or_else(|| {
+        let parts: Vec<String> = [location.room, location.street_address, location.postal_code, location.locality]
             .into_iter()
-            .filter_map(|key| json::text(value, key))
+            .filter_map(|part| part.0)
             .collect();
         (!parts.is_empty()).then(|| parts.join(", "))
     })

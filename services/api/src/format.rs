@@ -160,7 +160,14 @@ fn conditional(
     json: &[u8],
     build: impl FnOnce() -> Result<HttpResponse, Problem>,
 ) -> Result<HttpResponse, Problem> {
-    let tag = etag(format, json);
+    conditional_tagged(request, etag(format, json), build)
+}
+
+fn conditional_tagged(
+    request: &HttpRequest,
+    tag: String,
+    build: impl FnOnce() -> Result<HttpResponse, Problem>,
+) -> Result<HttpResponse, Problem> {
     if not_modified(request, &tag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, tag))
@@ -212,7 +219,7 @@ pub fn list(
         let mut response = match format {
             Format::Json => HttpResponse::Ok().content_type("application/json").body(json),
             Format::Csv => HttpResponse::Ok()
-                .content_type("text/csv; charset=utf-8")
+                .content_type(CSV_TYPE)
                 .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
                 .body(csv(items)?),
             Format::Xlsx => HttpResponse::Ok()
@@ -229,14 +236,63 @@ pub fn list(
     })
 }
 
+/// A JSON list page: rows serialised straight into the envelope (see [`crate::served`]), with ETag.
+pub fn json_list<R: Serialize>(
+    request: &HttpRequest,
+    rows: &[R],
+    next: Option<String>,
+    meta: Value,
+) -> Result<HttpResponse, Problem> {
+    #[derive(Serialize)]
+    struct RowEnvelope<'a, R: Serialize> {
+        data: crate::served::ServedRows<'a, R>,
+        links: Links<'a>,
+        meta: &'a Value,
+    }
+    let envelope =
+        RowEnvelope { data: crate::served::ServedRows(rows), links: Links { next: next.as_deref() }, meta: &meta };
+    let json = serde_json::to_vec(&envelope).map_err(Problem::internal)?;
+    let tag = etag(Format::Json, &json);
+    conditional_tagged(request, tag, || Ok(HttpResponse::Ok().content_type("application/json").body(json)))
+}
+
+/// CSV lines of `items` for a streamed export; the first chunk (no `columns` yet) starts with the BOM and the
+/// header row, and fixes the columns for the rest.
+pub(crate) fn csv_chunk(items: &[Item], columns: &mut Option<Vec<String>>) -> Result<Vec<u8>, Problem> {
+    let mut buffer = Vec::new();
+    if columns.is_none() {
+        buffer.extend_from_slice(b"\xEF\xBB\xBF");
+    }
+    {
+        let mut writer = ::csv::WriterBuilder::new().delimiter(b';').from_writer(&mut buffer);
+        if columns.is_none() {
+            let names = self::columns(items);
+            writer.write_record(&names).map_err(Problem::internal)?;
+            *columns = Some(names);
+        }
+        let names = columns.as_deref().unwrap_or_default();
+        for item in items {
+            let row: Vec<String> = names
+                .iter()
+                .map(|column| item.get(column).map(|value| cell_text(column, value)).unwrap_or_default())
+                .collect();
+            writer.write_record(&row).map_err(Problem::internal)?;
+        }
+        writer.flush().map_err(Problem::internal)?;
+    }
+    Ok(buffer)
+}
+
+pub(crate) const CSV_TYPE: &str = "text/csv; charset=utf-8";
+
 /// The column names of a list: the first row's fields (every row of a list has the same ones).
-fn columns(items: &[Item]) -> Vec<String> {
+pub(crate) fn columns(items: &[Item]) -> Vec<String> {
     items.first().map(|item| item.0.iter().map(|(key, _)| key.clone()).collect()).unwrap_or_default()
 }
 
 /// A cell as text: arrays joined with ", ", objects as JSON, null empty; EUR amounts with a decimal comma for
 /// German Excel.
-fn cell_text(key: &str, value: &Value) -> String {
+pub(crate) fn cell_text(key: &str, value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(text) if key.ends_with("_eur") => text.replace('.', ","),

@@ -5,12 +5,14 @@
 //! Handlers run store calls in `web::block`, never on the async threads.
 
 pub mod auth;
+mod export;
 pub mod format;
 pub mod list;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
 mod routes;
+pub mod served;
 
 use std::sync::Arc;
 
@@ -39,55 +41,144 @@ impl ApiState {
     }
 }
 
-/// A list route under its three names: `/x`, `/x.csv`, `/x.xlsx` (the handler reads the suffix).
-fn list_route<F, Args>(scope: actix_web::Scope, path: &str, handler: F) -> actix_web::Scope
-where
-    F: actix_web::Handler<Args> + Clone,
-    Args: actix_web::FromRequest + 'static,
-    F::Output: actix_web::Responder + 'static,
-{
-    scope
-        .route(path, web::get().to(handler.clone()))
-        .route(&format!("{path}.csv"), web::get().to(handler.clone()))
-        .route(&format!("{path}.xlsx"), web::get().to(handler))
+/// Where routes go: an actix scope, or nowhere (when only the list of routes is wanted).
+trait RouteTarget: Sized {
+    fn add(self, path: &str, route: actix_web::Route) -> Self;
+}
+
+impl RouteTarget for actix_web::Scope {
+    fn add(self, path: &str, route: actix_web::Route) -> Self {
+        self.route(path, route)
+    }
+}
+
+impl RouteTarget for &mut web::ServiceConfig {
+    fn add(self, path: &str, route: actix_web::Route) -> Self {
+        self.route(path, route)
+    }
+}
+
+impl RouteTarget for () {
+    fn add(self, _path: &str, _route: actix_web::Route) -> Self {}
+}
+
+/// One registered route: method and full path in actix's pattern syntax (`/api/v1/schools/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RouteEntry {
+    pub method: &'static str,
+    pub path: String,
+}
+
+/// Registers routes on a target and records each one, so that the routes served and the routes listed for the
+/// OpenAPI check come from the same calls.
+struct Routes<T> {
+    target: T,
+    prefix: &'static str,
+    entries: Vec<RouteEntry>,
+}
+
+impl<T: RouteTarget> Routes<T> {
+    fn new(target: T, prefix: &'static str) -> Self {
+        Routes { target, prefix, entries: Vec::new() }
+    }
+
+    fn add<F, Args>(mut self, method: &'static str, path: &str, handler: F) -> Self
+    where
+        F: actix_web::Handler<Args>,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        let route = match method {
+            "POST" => web::post(),
+            _ => web::get(),
+        };
+        self.target = self.target.add(path, route.to(handler));
+        self.entries.push(RouteEntry { method, path: format!("{}{path}", self.prefix) });
+        self
+    }
+
+    fn get<F, Args>(self, path: &str, handler: F) -> Self
+    where
+        F: actix_web::Handler<Args>,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        self.add("GET", path, handler)
+    }
+
+    /// A list under its three names: `/x`, `/x.csv`, `/x.xlsx` (the handler reads the suffix).
+    fn list<F, Args>(self, path: &str, handler: F) -> Self
+    where
+        F: actix_web::Handler<Args> + Clone,
+        Args: actix_web::FromRequest + 'static,
+        F::Output: actix_web::Responder + 'static,
+    {
+        self.get(path, handler.clone())
+            .get(&format!("{path}.csv"), handler.clone())
+            .get(&format!("{path}.xlsx"), handler)
+    }
 }
 
 /// Every `/api/v1` route. (Exact paths such as `/schools.csv` are registered before `/schools/{id}`.)
-fn api_v1() -> actix_web::Scope {
+fn api_v1<T: RouteTarget>(target: T) -> Routes<T> {
     use routes::resources as r;
-    let mut scope = web::scope("/api/v1")
-        .route("/connectors", web::get().to(routes::connectors::list))
-        .route("/connectors/{id}/runs", web::get().to(routes::connectors::runs))
-        .route("/connectors/{id}/runs", web::post().to(routes::connectors::trigger))
-        .route("/partners", web::get().to(routes::partners::list))
-        .route("/import-runs", web::get().to(routes::runs::list))
-        .route("/import-runs/{id}", web::get().to(routes::runs::get))
-        .route("/funding/summary", web::get().to(r::funding_summary));
-    scope = list_route(scope, "/organizations", r::organizations);
-    scope = list_route(scope, "/meetings", r::meetings);
-    scope = list_route(scope, "/agenda-items", r::agenda_items);
-    scope = list_route(scope, "/papers", r::papers);
-    scope = list_route(scope, "/decisions", r::decisions);
-    scope = list_route(scope, "/files", r::files);
-    scope = list_route(scope, "/schools", r::schools);
-    scope = list_route(scope, "/media-concepts", r::media_concepts);
-    scope = list_route(scope, "/equipment", r::equipment);
-    scope = list_route(scope, "/funding/programs", r::funding_programs);
-    scope = list_route(scope, "/funding/budgets", r::funding_budgets);
-    scope = list_route(scope, "/funding/applications", r::funding_applications);
-    scope
-        .route("/organizations/{id}", web::get().to(r::organization))
-        .route("/meetings/{id}", web::get().to(r::meeting))
-        .route("/agenda-items/{id}", web::get().to(r::agenda_item))
-        .route("/papers/{id}", web::get().to(r::paper))
-        .route("/decisions/{id}", web::get().to(r::decision))
-        .route("/files/{id}", web::get().to(r::file))
-        .route("/schools/{id}", web::get().to(r::school))
-        .route("/media-concepts/{id}", web::get().to(r::media_concept))
-        .route("/equipment/{id}", web::get().to(r::equipment_record))
-        .route("/funding/programs/{id}", web::get().to(r::funding_program))
-        .route("/funding/budgets/{id}", web::get().to(r::funding_budget))
-        .route("/funding/applications/{id}", web::get().to(r::funding_application))
+    Routes::new(target, API_PREFIX)
+        .get("/connectors", routes::connectors::list)
+        .get("/connectors/{id}/runs", routes::connectors::runs)
+        .add("POST", "/connectors/{id}/runs", routes::connectors::trigger)
+        .get("/partners", routes::partners::list)
+        .get("/import-runs", routes::runs::list)
+        .get("/import-runs/{id}", routes::runs::get)
+        .get("/funding/summary", r::funding_summary)
+        .list("/organizations", r::organizations)
+        .list("/meetings", r::meetings)
+        .list("/agenda-items", r::agenda_items)
+        .list("/papers", r::papers)
+        .list("/decisions", r::decisions)
+        .list("/files", r::files)
+        .list("/schools", r::schools)
+        .list("/media-concepts", r::media_concepts)
+        .list("/equipment", r::equipment)
+        .list("/funding/programs", r::funding_programs)
+        .list("/funding/budgets", r::funding_budgets)
+        .list("/funding/applications", r::funding_applications)
+        .get("/organizations/{id}", r::organization)
+        .get("/meetings/{id}", r::meeting)
+        .get("/agenda-items/{id}", r::agenda_item)
+        .get("/papers/{id}", r::paper)
+        .get("/decisions/{id}", r::decision)
+        .get("/files/{id}", r::file)
+        .get("/schools/{id}", r::school)
+        .get("/media-concepts/{id}", r::media_concept)
+        .get("/equipment/{id}", r::equipment_record)
+        .get("/funding/programs/{id}", r::funding_program)
+        .get("/funding/budgets/{id}", r::funding_budget)
+        .get("/funding/applications/{id}", r::funding_application)
+}
+
+/// Routes outside `/api/v1`: probes and metrics (no token needed).
+fn operations<T: RouteTarget>(target: T) -> Routes<T> {
+    Routes::new(target, "")
+        .get("/healthz", routes::health::healthz)
+        .get("/readyz", routes::health::readyz)
+        .get("/metrics", metrics::endpoint)
+}
+
+const API_PREFIX: &str = "/api/v1";
+/// The detail of the 404 for paths no route serves.
+pub const NO_SUCH_RESOURCE: &str = "no such resource";
+/// The OpenAPI document (served by utoipa-swagger-ui, not a handler of ours).
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+/// Swagger UI and its assets.
+pub const DOCS_PATH: &str = "/api/docs/";
+
+/// Every route the app serves, as registered: the handlers' routes plus the OpenAPI document and Swagger UI.
+pub fn route_table() -> Vec<RouteEntry> {
+    let mut entries = operations(()).entries;
+    entries.extend(api_v1(()).entries);
+    entries.push(RouteEntry { method: "GET", path: OPENAPI_PATH.into() });
+    entries.push(RouteEntry { method: "GET", path: DOCS_PATH.into() });
+    entries
 }
 
 /// Registers every route of the API on an actix app.
@@ -101,13 +192,11 @@ pub fn configure(state: ApiState) -> impl FnOnce(&mut web::ServiceConfig) {
             .app_data(
                 web::PathConfig::default().error_handler(|error, _| Problem::bad_request(error.to_string()).into()),
             )
-            .route("/healthz", web::get().to(routes::health::healthz))
-            .route("/readyz", web::get().to(routes::health::readyz))
-            .route("/metrics", web::get().to(metrics::endpoint))
             .service(openapi::swagger_ui())
-            .service(web::redirect("/api/docs", "/api/docs/"))
+            .service(web::redirect("/api/docs", DOCS_PATH))
             // Reads need a `read` token unless `public_read`; admin routes check more (auth::Admin).
-            .service(api_v1().wrap(actix_web::middleware::from_fn(auth::require_read)))
-            .default_service(web::to(|| async { Problem::not_found("no such resource") }));
+            .service(api_v1(web::scope(API_PREFIX)).target.wrap(actix_web::middleware::from_fn(auth::require_read)))
+            .default_service(web::to(|| async { Problem::not_found(NO_SUCH_RESOURCE) }));
+        operations(config);
     }
 }

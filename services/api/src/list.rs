@@ -226,7 +226,7 @@ fn decode_cursor(cursor: &str, sort: SortField, descending: bool) -> Result<(Sor
 }
 
 /// The typed sort value of a row's JSON value (timestamps as the API writes them, RFC 3339).
-fn sort_value(value: &serde_json::Value, kind: FieldKind) -> Option<SortValue> {
+pub(crate) fn sort_value(value: &serde_json::Value, kind: FieldKind) -> Option<SortValue> {
     use serde_json::Value;
     match (value, kind) {
         (Value::Null, kind) if kind.nullable() => Some(SortValue::Null),

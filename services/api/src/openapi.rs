@@ -36,8 +36,9 @@ fn describe(name: &str) -> String {
         "modified_since" => "RFC 3339 instant or date: rows modified at or after it, tombstones included \
                              (`\"deleted\": true`). Without it, deleted rows are hidden."
             .into(),
-        "q" => "Full-text search: every word must occur (as a word prefix or inside a word); case and umlaut \
-                spelling do not matter (ä = ae, ö = oe, ü = ue, ß = ss)."
+        "q" => "Full-text search (SQLite FTS5, PostgreSQL tsvector with the German configuration): every word must \
+                occur as a word or word prefix (`medienentw` finds `Medienentwicklungsplanung`); case and umlaut \
+                spelling do not matter (ä = ae, ö = oe, ü = ue, ß = ss). At most 200 characters, 8 words."
             .into(),
         "partner" => "Partner slug (for schools and their parts: the Schulträger).".into(),
         "from" | "to" => "Date (YYYY-MM-DD), inclusive.".into(),
@@ -96,6 +97,8 @@ fn operation(id: String, tag: &str, summary: String) -> OperationBuilder {
         .summary(Some(summary))
         .response("304", ResponseBuilder::new().description("Not modified (If-None-Match matched the ETag)."))
         .response("400", problem_response("A parameter is wrong; `parameter` names it."))
+        .response("401", problem_response("A Bearer token is required (`public_read` is off) or the token is unknown."))
+        .response("403", problem_response("The token lacks the scope this route needs."))
         .response("503", problem_response("The database is not reachable."))
 }
 
@@ -122,7 +125,8 @@ pub fn document() -> OpenApi {
             )
             .description(Some(format!(
                 "Envelope `{{data, links: {{next}}, meta}}`. Sortable by: {}. CSV (`;`, UTF-8 with BOM) and XLSX via \
-                 `Accept` or the `.csv`/`.xlsx` suffix. Money: `x_cents` (integer) and `x_eur` (decimal string).",
+                 `Accept` or the `.csv`/`.xlsx` suffix; without `limit` and `cursor` an export holds the whole list \
+                 (CSV streamed, no ETag; XLSX at most 100,000 rows, then a `Link: rel=\"next\"` header). Money: `x_cents` (integer) and `x_eur` (decimal string).",
                 sort_names.join(", ")
             )))
             .response(
@@ -201,15 +205,33 @@ pub fn document() -> OpenApi {
         .response("200", json("`{data: run}`"))
         .response("404", problem_response("No such run."));
     paths = paths.path("/api/v1/import-runs/{id}", get(run));
+    paths = connector_paths(paths);
     for (path, summary) in [("/healthz", "Liveness"), ("/readyz", "Readiness: database answers, schema current")] {
         let item = OperationBuilder::new()
             .operation_id(Some(path.trim_start_matches('/')))
-            .tag("health")
+            .tag("operations")
             .summary(Some(summary))
             .response("200", json("OK"))
             .response("503", problem_response("Not ready."));
         paths = paths.path(path, get(item));
     }
+    let metrics = OperationBuilder::new()
+        .operation_id(Some("metrics"))
+        .tag("operations")
+        .summary(Some("Prometheus metrics of this process"))
+        .response(
+            "200",
+            ResponseBuilder::new()
+                .description("Prometheus text exposition format.")
+                .content("text/plain", ContentBuilder::new().build()),
+        );
+    paths = paths.path("/metrics", get(metrics));
+    let document = OperationBuilder::new()
+        .operation_id(Some("openapi"))
+        .tag("operations")
+        .summary(Some("This OpenAPI 3.1 document (Swagger UI at /api/docs/)"))
+        .response("200", json("The document."));
+    paths = paths.path(crate::OPENAPI_PATH, get(document));
     OpenApiBuilder::new()
         .info(InfoBuilder::new().title("ikz-hub API").version(env!("CARGO_PKG_VERSION")).description(Some(
             "Council records, schools and DigitalPakt funding of the IKZ partners. JSON by default; lists \
@@ -217,6 +239,48 @@ pub fn document() -> OpenApi {
         )))
         .paths(paths)
         .build()
+}
+
+fn path_id(kind: Type) -> utoipa::openapi::path::Parameter {
+    ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .schema(Some(ObjectBuilder::new().schema_type(kind)))
+        .build()
+}
+
+/// The connector routes: the configured connectors, their runs, and the admin trigger.
+fn connector_paths(paths: PathsBuilder) -> PathsBuilder {
+    let list = operation("list_connectors".into(), "connectors", "The configured connectors".into())
+        .description(Some(
+            "Each connector with its schedule, next run, last run, last success and `stale` flag. 503 when this \
+             server runs without the hub's connectors.",
+        ))
+        .response("200", json("`{data: [connector], links, meta}`"))
+        .response("401", problem_response("A token is required (`public_read` is off)."))
+        .response("403", problem_response("The token lacks the `read` scope."));
+    let mut runs = operation("list_connector_runs".into(), "connectors", "Runs of one connector, newest first".into())
+        .parameter(path_id(Type::String))
+        .response("200", json("One page of runs, skipped triggers included."))
+        .response("404", problem_response("No such connector."));
+    for name in ["status", "limit", "cursor"] {
+        runs = runs.parameter(query_parameter(name, if name == "limit" { Type::Integer } else { Type::String }));
+    }
+    let trigger = OperationBuilder::new()
+        .operation_id(Some("trigger_connector_run"))
+        .tag("connectors")
+        .summary(Some("Start a run now (admin)"))
+        .parameter(path_id(Type::String))
+        .response("202", json("`{data: {run_id, connector, status, href}}`; `Location` names the run."))
+        .response("401", problem_response("No or unknown Bearer token."))
+        .response("403", problem_response("The token lacks the `admin` scope."))
+        .response("404", problem_response("No such connector."))
+        .response("409", problem_response("Disabled, or running already (recorded as a skipped run)."))
+        .response("503", problem_response("Shutting down, or no connectors on this server."));
+    let mut item = PathItem::new(HttpMethod::Get, runs.build());
+    item.post = Some(trigger.build());
+    paths.path("/api/v1/connectors", get(list)).path("/api/v1/connectors/{id}/runs", item)
 }
 
 /// Swagger UI at `/api/docs/` (assets compiled into the binary) serving the document at `/api/v1/openapi.json`.

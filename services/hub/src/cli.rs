@@ -159,6 +159,7 @@ async fn import(config: Config, ids: Vec<String>, all: bool) -> anyhow::Result<E
         }
     }
     let store = startup::open_store(&config).await?;
+    startup::recover_interrupted_runs(&store).await;
     let hub = Hub::new(Arc::new(config), store, Arc::new(SystemClock), Arc::new(Metrics::default()))
         .context("building the HTTP client")?;
     // Ctrl-C / SIGTERM: the running import gets `shutdown_grace`, then is rolled back and recorded as failed.

@@ -2,6 +2,7 @@
 //!
 //! The binary (`main.rs`) is a thin shell over this library so end-to-end tests can build the same application.
 
+pub mod access_log;
 pub mod cli;
 pub mod clock;
 pub mod configuration;

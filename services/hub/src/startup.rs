@@ -50,6 +50,20 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     .context("the database task stopped")?
 }
 
+/// Fails the runs a dead process left `running` (their connector lock is free): `serve` and `import` do this at
+/// start, so a run killed with SIGKILL is never shown as running for good.
+pub async fn recover_interrupted_runs(store: &Store) {
+    let recovering = store.clone();
+    match tokio::task::spawn_blocking(move || recovering.recover_interrupted_runs()).await {
+        Ok(Ok(recovered)) if !recovered.is_empty() => {
+            tracing::warn!(runs = ?recovered, "marked runs interrupted by a stopped process as failed")
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => tracing::error!(%error, "cannot check for interrupted runs"),
+        Err(error) => tracing::error!(%error, "cannot check for interrupted runs"),
+    }
+}
+
 /// The API's access rules from `[auth]`.
 pub fn auth_from(config: &Config) -> Auth {
     let mut auth = Auth::new(config.auth.public_read);
@@ -70,16 +84,7 @@ impl Application {
     /// [`Application::build`] with the scheduler on `clock` (tests pass a manual clock).
     pub async fn build_with_clock(config: Config, bind: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Application> {
         let store = open_store(&config).await?;
-        // Runs a dead process left `running` are failed now (their connector lock is free).
-        let recovering = store.clone();
-        match tokio::task::spawn_blocking(move || recovering.recover_interrupted_runs()).await {
-            Ok(Ok(recovered)) if !recovered.is_empty() => {
-                tracing::warn!(runs = ?recovered, "marked runs interrupted by a stopped process as failed")
-            }
-            Ok(Ok(_)) => {}
-            Ok(Err(error)) => tracing::error!(%error, "cannot check for interrupted runs"),
-            Err(error) => tracing::error!(%error, "cannot check for interrupted runs"),
-        }
+        recover_interrupted_runs(&store).await;
         let listener = TcpListener::bind(bind).with_context(|| format!("cannot listen on {bind}"))?;
         let port = listener.local_addr()?.port();
         let config = Arc::new(config);
@@ -95,7 +100,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(ikz_api::metrics::track))
-                .wrap(actix_web::middleware::Logger::new("%r %s %Dms"))
+                .wrap(crate::access_log::logger())
                 .configure(ikz_api::configure(state.clone()))
         })
         .shutdown_timeout(config.shutdown_grace.as_secs().max(1))

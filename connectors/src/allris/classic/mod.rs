@@ -27,7 +27,17 @@ pub(crate) fn parse(document: &Html, location: Option<&str>, url: Option<&str>) 
         Some("to010") => to010::parse(&page).map(PageContent::Meeting),
         Some("to020") => to020::parse(&page).map(PageContent::AgendaItem),
         Some("au020") | Some("fr020") => au020::parse(&page).map(PageContent::Organization),
-        Some("si010") => Ok(PageContent::Calendar(si010::parse(&page))),
+        Some("si010") => {
+            let calendar = si010::parse(&page);
+            // The calendar is read for its links only; an error or maintenance page answered at its URL would
+            // otherwise pass for a month without meetings.
+            static MARKUP: LazyLock<Selector> =
+                LazyLock::new(|| sel("#allriscontainer, #risname, #risname_raw, #rismain, #rismain_raw, table.tl1"));
+            if calendar.meetings.is_empty() && document.select(&MARKUP).next().is_none() {
+                return Err(PageError::unknown("not an ALLRIS calendar page (no ALLRIS markup and no meetings)"));
+            }
+            Ok(PageContent::Calendar(calendar))
+        }
         _ => Err(PageError::unknown(
             "not an ALLRIS page this connector reads (vo020, to010, to020, au020, fr020, si010)",
         )),

@@ -13,16 +13,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use ikz_store::queries::{self, RunFilter};
 use ikz_store::rows::ImportRunRow;
-use ikz_store::{RunStatus, Store, StoreError};
-use serde::{Deserialize, Serialize};
+use ikz_store::{Store, StoreError};
+use serde::Serialize;
 use serde_json::json;
 
 use super::{Links, ListPage};
 use crate::auth::{Admin, Reader};
 use crate::{ApiState, Problem};
-
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 1000;
 
 /// A configured connector as the hub describes it.
 #[derive(Debug, Clone, Serialize)]
@@ -133,21 +130,14 @@ fn control(state: &ApiState) -> Result<Arc<dyn ConnectorControl>, Problem> {
 }
 
 /// `GET /api/v1/connectors`
-pub async fn list(_reader: Reader, state: web::Data<ApiState>) -> Result<HttpResponse, Problem> {
+pub async fn list(_reader: Reader, state: web::Data<ApiState>, request: HttpRequest) -> Result<HttpResponse, Problem> {
+    // No parameters: a typo must not look like a filter that matched everything.
+    crate::list::Params::parse(request.query_string(), &[])?;
     let control = control(&state)?;
     let store = state.store.clone();
     let data = web::block(move || views(&store, control.as_ref())).await??;
     let meta = json!({ "count": data.len() });
     Ok(HttpResponse::Ok().json(ListPage { data, links: Links::default(), meta }))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunQuery {
-    status: Option<String>,
-    limit: Option<i64>,
-    /// Opaque; taken from `links.next`.
-    cursor: Option<String>,
 }
 
 /// `GET /api/v1/connectors/{id}/runs`: the connector's runs, newest first, skipped triggers included.
@@ -156,35 +146,15 @@ pub async fn runs(
     state: web::Data<ApiState>,
     request: HttpRequest,
     path: web::Path<String>,
-    query: web::Query<RunQuery>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
     let control = control(&state)?;
     if !control.connectors().iter().any(|info| info.id == id) {
         return Err(Problem::not_found(format!("connector `{id}` is not configured")));
     }
-    let query = query.into_inner();
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Problem::bad_request(format!("parameter `limit` must be between 1 and {MAX_LIMIT}")));
-    }
-    if let Some(status) = query.status.as_deref().filter(|s| !RunStatus::ALL.iter().any(|known| known.as_str() == *s)) {
-        let known: Vec<&str> = RunStatus::ALL.iter().map(|status| status.as_str()).collect();
-        return Err(Problem::bad_request(format!(
-            "parameter `status`: unknown status `{status}` ({})",
-            known.join(", ")
-        )));
-    }
-    let before_id = match query.cursor.as_deref() {
-        Some(cursor) => Some(
-            cursor
-                .strip_prefix('r')
-                .and_then(|hex| i64::from_str_radix(hex, 16).ok())
-                .filter(|id| *id > 0)
-                .ok_or_else(|| Problem::bad_request("parameter `cursor` is not valid"))?,
-        ),
-        None => None,
-    };
+    let query = super::runs::RunQuery::parse(request.query_string(), false)?;
+    let limit = query.limit;
+    let before_id = query.before_id()?;
     let filter = RunFilter { connector: Some(id.clone()), status: query.status.clone(), before_id, limit: limit + 1 };
     let store = state.store.clone();
     let mut runs = web::block(move || -> Result<_, StoreError> {

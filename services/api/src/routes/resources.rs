@@ -7,6 +7,7 @@ use ikz_store::{DbConnection, StoreError};
 use serde::Serialize;
 use serde_json::json;
 
+use crate::export;
 use crate::format::{self, Format, Item};
 use crate::list::{self, check_id, Params, COMMON, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::{ApiState, Problem};
@@ -39,8 +40,15 @@ pub struct ListSpec {
 
 type ListQuery<F, R> = fn(&mut DbConnection, &F, &Page) -> Result<Vec<R>, StoreError>;
 
-/// Serves one page of a list: parameters checked, the store queried off the async threads, the next link built
-/// from the last row's sort value and id.
+/// Rows per store query when an XLSX export walks the whole list.
+const EXPORT_BATCH: i64 = 1000;
+/// Most rows of one XLSX file: the workbook is built in memory (rust_xlsxwriter writes the zip at the end); longer
+/// lists continue on the page the `Link: rel="next"` header names.
+pub const XLSX_MAX_ROWS: i64 = 100_000;
+
+/// Serves a list: one page as JSON (or CSV/XLSX when `limit` or `cursor` is given), or the whole list as a
+/// streamed CSV / an XLSX of up to [`XLSX_MAX_ROWS`] rows. Parameters are checked first, the store is queried off
+/// the async threads, the next link is built from the last row's sort value and id.
 async fn serve_list<F, R>(
     state: web::Data<ApiState>,
     request: HttpRequest,
@@ -55,39 +63,69 @@ where
     let known = [COMMON, spec.params].concat();
     let params = Params::parse(request.query_string(), &known)?;
     let format = Format::of(&request);
-    // Exports are for spreadsheets: a full page by default.
-    let default_limit = if format == Format::Json { DEFAULT_LIMIT } else { MAX_LIMIT };
+    let whole_list = format != Format::Json && params.text("limit")?.is_none() && params.text("cursor")?.is_none();
+    let default_limit = match format {
+        Format::Json => DEFAULT_LIMIT,
+        Format::Csv | Format::Xlsx => MAX_LIMIT,
+    };
     let page_request = list::page(&params, spec.sorts, default_limit)?;
     let filter = filter(&params)?;
-    let store = state.store.clone();
-    let page = page_request.page.clone();
-    let rows = web::block(move || -> Result<Vec<R>, StoreError> {
-        let mut conn = store.connection()?;
-        query(&mut conn, &filter, &page)
-    })
-    .await??;
-    let mut items = rows.iter().map(Item::from_row).collect::<Result<Vec<_>, _>>()?;
-    let limit = page_request.limit;
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|last| {
-            let value = last.get(page_request.sort.name).cloned().unwrap_or_default();
-            let id = last.get("id").and_then(|id| id.as_str()).unwrap_or_default();
-            let cursor = list::encode_cursor(page_request.sort, page_request.page.descending, value, id);
-            let mut pairs = params.without("cursor");
-            pairs.push(("cursor".into(), cursor));
-            format!("{}?{}", request.path(), serde_urlencoded::to_string(&pairs).unwrap_or_default())
-        })
-    } else {
-        None
-    };
     let sort = if page_request.page.descending {
         format!("-{}", page_request.sort.name)
     } else {
         page_request.sort.name.to_owned()
     };
-    let meta = json!({ "count": items.len(), "limit": limit, "sort": sort });
-    format::list(&request, format, spec.name, &items, next, meta)
+    let next_link = |last: &Item| {
+        let value = last.get(page_request.sort.name).cloned().unwrap_or_default();
+        let id = last.get("id").and_then(|id| id.as_str()).unwrap_or_default();
+        let cursor = list::encode_cursor(page_request.sort, page_request.page.descending, value, id);
+        let mut pairs = params.without("cursor");
+        pairs.push(("cursor".into(), cursor));
+        format!("{}?{}", request.path(), serde_urlencoded::to_string(&pairs).unwrap_or_default())
+    };
+    if whole_list && format == Format::Csv {
+        return Ok(export::stream_csv(&state, spec.name, filter, query, page_request));
+    }
+    let store = state.store.clone();
+    let mut page = page_request.page.clone();
+    if whole_list {
+        page.limit = XLSX_MAX_ROWS + 1;
+    }
+    let limit = page.limit - 1;
+    let sort_field = page_request.sort;
+    let mut rows = web::block(move || -> Result<Vec<R>, Problem> {
+        let mut conn = store.connection()?;
+        if !whole_list {
+            return Ok(query(&mut conn, &filter, &page)?);
+        }
+        // The XLSX of the whole list: the store in batches, so no single query holds 100,000 rows' statement.
+        let mut rows = Vec::new();
+        let mut batch_page = page.clone();
+        batch_page.limit = EXPORT_BATCH;
+        loop {
+            let batch = query(&mut conn, &filter, &batch_page)?;
+            let done = (batch.len() as i64) < EXPORT_BATCH || rows.len() as i64 + batch.len() as i64 > limit;
+            if let Some(last) = batch.last() {
+                batch_page.after = Some(export::after(last, sort_field)?);
+            }
+            rows.extend(batch);
+            if done {
+                return Ok(rows);
+            }
+        }
+    })
+    .await??;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more { rows.last().map(Item::from_row).transpose()?.map(|last| next_link(&last)) } else { None };
+    let meta = json!({ "count": rows.len(), "limit": limit, "sort": sort });
+    match format {
+        Format::Json => format::json_list(&request, &rows, next, meta),
+        Format::Csv | Format::Xlsx => {
+            let items = rows.iter().map(Item::from_row).collect::<Result<Vec<_>, _>>()?;
+            format::list(&request, format, spec.name, &items, next, meta)
+        }
+    }
 }
 
 type GetQuery<R> = fn(&mut DbConnection, &str) -> Result<Option<R>, StoreError>;

@@ -2,49 +2,63 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use ikz_store::queries::{self, RunFilter};
-use serde::Deserialize;
 use serde_json::json;
 
 use super::{Links, ListPage};
+use crate::list::Params;
 use crate::{ApiState, Problem};
 
 const DEFAULT_LIMIT: i64 = 50;
 const MAX_LIMIT: i64 = 1000;
 const MAX_REJECTS: i64 = 1000;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RunQuery {
+/// The run log's query: checked by name like the entity lists, so a bad value gets a 400 naming it.
+pub(crate) struct RunQuery {
+    pub(crate) status: Option<String>,
+    pub(crate) limit: i64,
     connector: Option<String>,
-    status: Option<String>,
-    limit: Option<i64>,
-    /// Opaque; taken from `links.next`.
     cursor: Option<String>,
 }
 
-pub async fn list(
-    state: web::Data<ApiState>,
-    request: HttpRequest,
-    query: web::Query<RunQuery>,
-) -> Result<HttpResponse, Problem> {
-    let query = query.into_inner();
-    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Problem::bad_request(format!("parameter `limit` must be between 1 and {MAX_LIMIT}")));
+impl RunQuery {
+    pub(crate) fn parse(query: &str, with_connector: bool) -> Result<RunQuery, Problem> {
+        let known: &[&str] =
+            if with_connector { &["connector", "status", "limit", "cursor"] } else { &["status", "limit", "cursor"] };
+        let params = Params::parse(query, known)?;
+        let statuses: Vec<&str> = ikz_store::RunStatus::ALL.iter().map(|status| status.as_str()).collect();
+        let limit = match params.text("limit")? {
+            None => DEFAULT_LIMIT,
+            Some(text) => {
+                text.parse::<i64>().ok().filter(|limit| (1..=MAX_LIMIT).contains(limit)).ok_or_else(|| {
+                    Problem::bad_parameter("limit", format!("must be a whole number from 1 to {MAX_LIMIT}"))
+                })?
+            }
+        };
+        Ok(RunQuery {
+            connector: params.text("connector")?,
+            status: params.one_of("status", &statuses)?,
+            limit,
+            cursor: params.text("cursor")?,
+        })
     }
-    if let Some(status) =
-        query.status.as_deref().filter(|s| !matches!(*s, "running" | "succeeded" | "unchanged" | "failed" | "skipped"))
-    {
-        return Err(Problem::bad_request(format!(
-            "parameter `status`: unknown status `{status}` (running, succeeded, unchanged, failed, skipped)"
-        )));
+
+    /// The run id a cursor continues below.
+    pub fn before_id(&self) -> Result<Option<i64>, Problem> {
+        self.cursor
+            .as_deref()
+            .map(|cursor| {
+                decode_cursor(cursor).ok_or_else(|| {
+                    Problem::bad_parameter("cursor", "is not a cursor of this list (take it from `links.next`)")
+                })
+            })
+            .transpose()
     }
-    let before_id = match query.cursor.as_deref() {
-        Some(cursor) => {
-            Some(decode_cursor(cursor).ok_or_else(|| Problem::bad_request("parameter `cursor` is not valid"))?)
-        }
-        None => None,
-    };
+}
+
+pub async fn list(state: web::Data<ApiState>, request: HttpRequest) -> Result<HttpResponse, Problem> {
+    let query = RunQuery::parse(request.query_string(), true)?;
+    let limit = query.limit;
+    let before_id = query.before_id()?;
     let filter =
         RunFilter { connector: query.connector.clone(), status: query.status.clone(), before_id, limit: limit + 1 };
     let store = state.store.clone();

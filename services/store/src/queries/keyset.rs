@@ -1,5 +1,5 @@
 //! The list machinery every entity list shares: keyset pagination on (sort field, id), `modified_since` with
-//! tombstones, and the portable full-text fallback.
+//! tombstones, and full-text search.
 //!
 //! Keyset, not offsets: a page starts strictly after the last (sort value, id) of the previous page, so rows written
 //! between two requests never shift the pages — nothing repeats and nothing is skipped. Nullable sort fields sort
@@ -101,7 +101,7 @@ pub struct Page {
 }
 
 /// Splits a search text into normalised terms: lower case, umlauts spelled out (ä → ae, ö → oe, ü → ue, ß → ss),
-/// split at anything that is not a letter or digit. The stored text is normalised the same way in SQL, so
+/// split at anything that is not a letter or digit. The search indexes fold the stored text the same way, so
 /// "Schultraeger", "SCHULTRÄGER" and "schulträger" all match "Schulträger". At most 8 terms.
 pub fn search_terms(q: &str) -> Vec<String> {
     fold(q).split(|c: char| !c.is_alphanumeric()).filter(|term| !term.is_empty()).take(8).map(str::to_owned).collect()
@@ -122,30 +122,65 @@ pub fn fold(text: &str) -> String {
     out
 }
 
-/// The SQL of `columns` concatenated and normalised like [`fold`] (both backends: `replace`, `lower`, `||`).
-pub(crate) fn folded_sql(columns: &[&str]) -> String {
-    let mut sql =
-        columns.iter().map(|column| format!("COALESCE({column}, '')")).collect::<Vec<_>>().join(" || ' ' || ");
-    for (from, to) in
-        [("ä", "ae"), ("Ä", "ae"), ("ö", "oe"), ("Ö", "oe"), ("ü", "ue"), ("Ü", "ue"), ("ß", "ss"), ("ẞ", "ss")]
-    {
-        sql = format!("replace({sql}, '{from}', '{to}')");
-    }
-    format!("lower({sql})")
+/// Which SQL a full-text condition is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SearchBackend {
+    Sqlite,
+    Postgres,
 }
 
-/// `folded(columns) LIKE '%term%'` with the term bound as a parameter; terms come from [`search_terms`], so they
-/// hold no LIKE wildcards.
-pub(crate) fn matches_term<QS>(
-    columns: &[&str],
-    term: &str,
+impl SearchBackend {
+    pub(crate) fn of(conn: &crate::connection::DbConnection) -> SearchBackend {
+        match conn {
+            crate::connection::DbConnection::Sqlite(_) => SearchBackend::Sqlite,
+            crate::connection::DbConnection::Postgresql(_) => SearchBackend::Postgres,
+        }
+    }
+}
+
+/// Every term of `terms` (from [`search_terms`]) occurs as a word or word prefix in the search index of `table`
+/// (migration `search_and_sort_indexes`, which folds the stored text like [`fold`]).
+///
+/// SQLite: the FTS5 table `<table>_search`, keyed by the row's rowid, queried with `"term"*` prefixes (implicit
+/// AND). PostgreSQL: the generated tsvector column `search` (German and simple configuration), each term as a
+/// `term:*` prefix query under both configurations. Terms hold only letters and digits, so they cannot break out of
+/// the quotes; they are bound as parameters anyway. `table` is one of the store's table names, never input.
+pub(crate) fn full_text<QS>(
+    backend: SearchBackend,
+    table: &'static str,
+    terms: &[String],
 ) -> Box<dyn diesel::BoxableExpression<QS, crate::connection::MultiBackend, SqlType = diesel::sql_types::Bool>>
 where
     QS: 'static,
 {
     use diesel::dsl::sql;
     use diesel::sql_types::{Bool, Text};
-    Box::new(sql::<Bool>(&format!("{} LIKE ", folded_sql(columns))).bind::<Text, _>(format!("%{term}%")))
+    match backend {
+        SearchBackend::Sqlite => {
+            let query =
+                terms.iter().map(|term| format!("\"{}\"*", term.replace('"', ""))).collect::<Vec<_>>().join(" ");
+            Box::new(
+                sql::<Bool>(&format!("{table}.rowid IN (SELECT rowid FROM {table}_search WHERE {table}_search MATCH "))
+                    .bind::<Text, _>(query)
+                    .sql(")"),
+            )
+        }
+        SearchBackend::Postgres => {
+            use diesel::BoolExpressionMethods;
+            let mut condition: Box<dyn diesel::BoxableExpression<QS, crate::connection::MultiBackend, SqlType = Bool>> =
+                Box::new(sql::<Bool>("TRUE"));
+            for term in terms {
+                let prefix = format!("{}:*", term.replace(['\'', ':', '&', '|', '!', '(', ')', '*', '\\'], ""));
+                let matches = sql::<Bool>(&format!("{table}.search @@ (to_tsquery('german', "))
+                    .bind::<Text, _>(prefix.clone())
+                    .sql(") || to_tsquery('simple', ")
+                    .bind::<Text, _>(prefix)
+                    .sql("))");
+                condition = Box::new(condition.and(matches));
+            }
+            condition
+        }
+    }
 }
 
 /// Applies the sort and the keyset condition of `$page` on column `$col` of `$table`.
@@ -212,7 +247,7 @@ macro_rules! list_query {
         $(#[$doc:meta])*
         pub fn $name:ident($filter:ident: &$filter_ty:ty) -> $row:ident from $table:ident;
         sorts $sorts:ident { $($field:literal => $col:ident: $kind:ident),* $(,)? }
-        filters($query:ident) $body:block
+        filters($query:ident, $backend:ident) $body:block
     ) => {
         pub const $sorts: &[crate::queries::SortField] =
             &[$(crate::queries::SortField { name: $field, kind: crate::queries::FieldKind::$kind }),*];
@@ -223,6 +258,8 @@ macro_rules! list_query {
             $filter: &$filter_ty,
             page: &crate::queries::Page,
         ) -> Result<Vec<$row>, StoreError> {
+            #[allow(unused_variables)]
+            let $backend = crate::queries::keyset::SearchBackend::of(conn);
             #[allow(unused_mut)]
             let mut $query = $table::table.select($row::as_select()).into_boxed();
             $query = $body;

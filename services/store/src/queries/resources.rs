@@ -6,7 +6,7 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::keyset::{keyset, list_query, matches_term};
+use super::keyset::{full_text, keyset, list_query};
 use crate::connection::DbConnection;
 use crate::rows::*;
 use crate::schema::*;
@@ -45,15 +45,15 @@ list_query! {
     /// Organizations (Gremien).
     pub fn list_organizations(filter: &OrganizationFilter) -> OrganizationRow from organization;
     sorts ORGANIZATION_SORTS { "id" => id: Text, "name" => name: Text, "modified_at" => modified_at: Timestamp }
-    filters(query) {
+    filters(query, backend) {
         if let Some(partner) = &filter.partner {
             query = query.filter(organization::partner.eq(partner.clone()));
         }
         if let Some(kind) = &filter.kind {
             query = query.filter(organization::kind.eq(kind.clone()));
         }
-        for term in &filter.q {
-            query = query.filter(matches_term(&["name", "short_name"], term));
+        if !filter.q.is_empty() {
+            query = query.filter(full_text(backend, "organization", &filter.q));
         }
         query
     }
@@ -76,7 +76,7 @@ list_query! {
         "id" => id: Text, "start_at" => start_at: NullTimestamp, "name" => name: Text,
         "modified_at" => modified_at: Timestamp,
     }
-    filters(query) {
+    filters(query, backend) {
         if let Some(partner) = &filter.partner {
             query = query.filter(meeting::partner.eq(partner.clone()));
         }
@@ -92,8 +92,8 @@ list_query! {
         if let Some(cancelled) = filter.cancelled {
             query = query.filter(meeting::cancelled.eq(cancelled));
         }
-        for term in &filter.q {
-            query = query.filter(matches_term(&["name", "location"], term));
+        if !filter.q.is_empty() {
+            query = query.filter(full_text(backend, "meeting", &filter.q));
         }
         query
     }
@@ -114,7 +114,7 @@ list_query! {
     sorts AGENDA_ITEM_SORTS {
         "id" => id: Text, "position" => position: NullInt, "modified_at" => modified_at: Timestamp,
     }
-    filters(query) {
+    filters(query, backend) {
         if let Some(partner) = &filter.partner {
             query = query.filter(agenda_item::partner.eq(partner.clone()));
         }
@@ -127,8 +127,8 @@ list_query! {
         if let Some(public) = filter.public {
             query = query.filter(agenda_item::public.eq(public));
         }
-        for term in &filter.q {
-            query = query.filter(matches_term(&["number", "name", "resolution_text"], term));
+        if !filter.q.is_empty() {
+            query = query.filter(full_text(backend, "agenda_item", &filter.q));
         }
         query
     }
@@ -151,7 +151,7 @@ list_query! {
         "id" => id: Text, "date" => date: NullDate, "reference" => reference: NullText,
         "modified_at" => modified_at: Timestamp,
     }
-    filters(query) {
+    filters(query, backend) {
         if let Some(partner) = &filter.partner {
             query = query.filter(paper::partner.eq(partner.clone()));
         }
@@ -167,11 +167,8 @@ list_query! {
         if let Some(to) = filter.to {
             query = query.filter(paper::date.le(to));
         }
-        for term in &filter.q {
-            query = query.filter(matches_term(
-                &["reference", "subject", "sachverhalt", "beschlussvorschlag", "begruendung"],
-                term,
-            ));
+        if !filter.q.is_empty() {
+            query = query.filter(full_text(backend, "paper", &filter.q));
         }
         query
     }
@@ -194,7 +191,7 @@ list_query! {
     /// Consultations (Beratungsfolge) served as decisions.
     pub fn list_decisions(filter: &DecisionFilter) -> ConsultationRow from consultation;
     sorts DECISION_SORTS { "id" => id: Text, "date" => date: NullDate, "modified_at" => modified_at: Timestamp }
-    filters(query) {
+    filters(query, backend) {
         if let Some(partner) = &filter.partner {
             query = query.filter(consultation::partner.eq(partner.clone()));
         }
@@ -219,8 +216,8 @@ list_query! {
         if let Some(to) = filter.to {
             query = query.filter(consultation::date.le(to));
         }
-        for term in &filter.q {
-            query = query.filter(matches_term(&["organization_name", "role", "result_text"], term));
+        if !filter.q.is_empty() {
+            query = query.filter(full_text(backend, "consultation", &filter.q));
         }
         query
     }
@@ -238,7 +235,7 @@ list_query! {
     /// Files of papers, meetings and agenda items.
     pub fn list_files(filter: &FileFilter) -> FileRow from file;
     sorts FILE_SORTS { "id" => id: Text, "modified_at" => modified_at: Timestamp }
-    filters(query) {
+    filters(query, backend) {
         if let Some(partner) = &filter.partner {
             query = query.filter(file::partner.eq(partner.clone()));
         }
@@ -248,8 +245,8 @@ list_query! {
         if let Some(owner) = &filter.owner {
             query = query.filter(file::owner_id.eq(owner.clone()));
         }
-        for term in &filter.q {
-            query = query.filter(matches_term(&["name"], term));
+        if !filter.q.is_empty() {
+            query = query.filter(full_text(backend, "file", &filter.q));
         }
         query
     }
@@ -273,7 +270,7 @@ list_query! {
         "id" => id: Text, "name" => name: Text, "school_number" => school_number: Text,
         "modified_at" => modified_at: Timestamp,
     }
-    filters(query) {
+    filters(query, backend) {
         if let Some(partner) = &filter.partner {
             query = query.filter(school::traeger_partner.eq(partner.clone()));
         }
@@ -286,8 +283,8 @@ list_query! {
         if let Some(postcode) = &filter.postcode {
             query = query.filter(school::postcode.eq(postcode.clone()));
         }
-        for term in &filter.q {
-            query = query.filter(matches_term(&["name", "city"], term));
+        if !filter.q.is_empty() {
+            query = query.filter(full_text(backend, "school", &filter.q));
         }
         query
     }
@@ -306,7 +303,7 @@ list_query! {
     /// Media concepts (Medienbildungskonzepte); `kind` is the status.
     pub fn list_media_concepts(filter: &SchoolPartFilter) -> MediaConceptRow from media_concept;
     sorts MEDIA_CONCEPT_SORTS { "id" => id: Text, "modified_at" => modified_at: Timestamp }
-    filters(query) {
+    filters(query, backend) {
         if let Some(school_id) = &filter.school {
             query = query.filter(media_concept::school_id.eq(school_id.clone()));
         }
@@ -327,7 +324,7 @@ list_query! {
     /// Equipment counts per school; `kind` is the category.
     pub fn list_equipment(filter: &SchoolPartFilter) -> EquipmentRow from equipment;
     sorts EQUIPMENT_SORTS { "id" => id: Text, "modified_at" => modified_at: Timestamp }
-    filters(query) {
+    filters(query, backend) {
         if let Some(school_id) = &filter.school {
             query = query.filter(equipment::school_id.eq(school_id.clone()));
         }
@@ -353,9 +350,9 @@ list_query! {
     /// Funding programs.
     pub fn list_funding_programs(filter: &ProgramFilter) -> FundingProgramRow from funding_program;
     sorts FUNDING_PROGRAM_SORTS { "id" => id: Text, "modified_at" => modified_at: Timestamp }
-    filters(query) {
-        for term in &filter.q {
-            query = query.filter(matches_term(&["name", "legal_basis"], term));
+    filters(query, backend) {
+        if !filter.q.is_empty() {
+            query = query.filter(full_text(backend, "funding_program", &filter.q));
         }
         query
     }
@@ -374,7 +371,7 @@ list_query! {
     sorts FUNDING_BUDGET_SORTS {
         "id" => id: Text, "amount_cents" => amount_cents: BigInt, "modified_at" => modified_at: Timestamp,
     }
-    filters(query) {
+    filters(query, backend) {
         if let Some(program) = &filter.program {
             query = query.filter(funding_budget::program_id.eq(program.clone()));
         }
@@ -407,7 +404,7 @@ list_query! {
         "id" => id: Text, "reference" => reference: Text, "submitted_on" => submitted_on: NullDate,
         "modified_at" => modified_at: Timestamp,
     }
-    filters(query) {
+    filters(query, backend) {
         if let Some(program) = &filter.program {
             query = query.filter(funding_application::program_id.eq(program.clone()));
         }
@@ -429,8 +426,8 @@ list_query! {
         if let Some(to) = filter.to {
             query = query.filter(funding_application::submitted_on.le(to));
         }
-        for term in &filter.q {
-            query = query.filter(matches_term(&["reference", "title", "recipient_name"], term));
+        if !filter.q.is_empty() {
+            query = query.filter(full_text(backend, "funding_application", &filter.q));
         }
         query
     }

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# API load benchmark (issue 8): 20,000 schools on SQLite, wrk at 10 connections, req/s and latency percentiles for
+# a 100-row page, a filtered query and a full-text query. Not a test: it prints figures.
+#
+#   scripts/bench_api.sh [schools=20000] [seconds=15]
+#
+# Installs wrk from Debian's packages when it is missing. Builds the server example in release mode (set
+# CARGO_TARGET_DIR to share a target folder), waits for it to import the schools, measures, stops it.
+set -euo pipefail
+
+SCHOOLS="${1:-20000}"
+SECONDS_PER_RUN="${2:-15}"
+CONNECTIONS=10
+THREADS="${IKZ_BENCH_WRK_THREADS:-2}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+if ! command -v wrk >/dev/null; then
+    echo "installing wrk (Debian package)" >&2
+    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+
+(cd "$ROOT" && cargo build --release -q -p ikz-hub --example bench_api_server)
+
+LOG="$(mktemp)"
+"$TARGET/release/examples/bench_api_server" "$SCHOOLS" >"$LOG" 2>"$LOG.err" &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -f "$LOG" "$LOG.err"' EXIT
+
+for _ in $(seq 1 600); do
+    grep -q '^READY ' "$LOG" && break
+    kill -0 "$SERVER" 2>/dev/null || { cat "$LOG.err" >&2; exit 1; }
+    sleep 0.2
+done
+BASE="$(sed -n 's/^READY //p' "$LOG")"
+[ -n "$BASE" ] || { echo "the server did not get ready" >&2; cat "$LOG.err" >&2; exit 1; }
+grep '^imported' "$LOG.err" >&2 || true
+
+cores="$(nproc)"
+cpu="$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+echo "ikz-hub API load benchmark: $SCHOOLS schools, SQLite (WAL), release build"
+echo "machine: $cores cores, $cpu; wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_RUN}s on the same machine"
+printf '%-58s %10s %9s %9s %9s %9s\n' "request" "req/s" "p50 ms" "p90 ms" "p99 ms" "KB/resp"
+
+# wrk reports latencies as e.g. 812.00us, 1.43ms, 2.01s: print them in ms.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+        else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+        else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+        else printf "%s", v }'
+}
+
+measure() {
+    local label="$1" path="$2"
+    local status
+    status="$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "$BASE$path")"
+    [ "${status%% *}" = "200" ] || { echo "$path answered $status" >&2; exit 1; }
+    # Warm-up (connections, SQLite page cache), then the measured run.
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$BASE$path" >/dev/null
+    local out
+    out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$BASE$path")"
+    local rps p50 p90 p99 errors
+    rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+    p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
+    p90="$(awk '$1 == "90%" {print $2}' <<<"$out")"
+    p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+    errors="$(grep -E 'Non-2xx|Socket errors' <<<"$out" || true)"
+    printf '%-58s %10.0f %9s %9s %9s %9.1f\n' "$label" "$rps" "$(to_ms "$p50")" "$(to_ms "$p90")" "$(to_ms "$p99")" \
+        "$(awk -v b="${status##* }" 'BEGIN {print b / 1024}')"
+    [ -z "$errors" ] || echo "  !! $errors"
+}
+
+measure "GET /api/v1/schools?limit=100" "/api/v1/schools?limit=100"
+measure "filtered: partner + school_type, limit=100" "/api/v1/schools?partner=hankensbuettel&school_type=grundschule&limit=100"
+measure "full text: q=hankensbuettel, limit=100" "/api/v1/schools?q=hankensbuettel&limit=100"
+measure "full text, two prefixes: q=schule%20gifh, limit=100" "/api/v1/schools?q=schule%20gifh&limit=100"
+echo "target (issue 8, 2 cores): >= 5,000 req/s for the 100-row page, p99 < 20 ms"
