@@ -38,11 +38,18 @@ const MONTHS: [&str; 12] = [
 /// separator ("245.341 €" = 245 341 €); otherwise a lone dot is a decimal point ("12.5").
 pub fn parse_amount(text: &str) -> Result<Cents, ValueError> {
     let error = || ValueError::Amount(text.trim().to_owned());
-    let mut body = text.trim().to_lowercase();
-    for noise in ["ca.", "circa", "rund", "euro", "eur", "€"] {
-        body = body.replace(noise, "");
-    }
-    let body: String = body.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect();
+    let trimmed = text.trim();
+    // Most amounts are digits and separators only: nothing to lower-case or strip, so nothing to allocate.
+    let body: std::borrow::Cow<'_, str> =
+        if trimmed.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'-')) {
+            std::borrow::Cow::Borrowed(trimmed)
+        } else {
+            let mut body = trimmed.to_lowercase();
+            for noise in ["ca.", "circa", "rund", "euro", "eur", "€"] {
+                body = body.replace(noise, "");
+            }
+            std::borrow::Cow::Owned(body.chars().filter(|c| !c.is_whitespace() && *c != '\u{a0}').collect())
+        };
     let body = body.trim_end_matches(['-', '–']).trim_end_matches(',');
     let (negative, body) = match body.strip_prefix('-') {
         Some(rest) => (true, rest),

@@ -382,6 +382,50 @@ async fn windows_1252_xml_with_bad_records() {
     assert_eq!(sink.rejects.len(), 5);
 }
 
+/// The reader reuses one record's buffers for the next: a field, school or disbursement of a record must not show
+/// up in the record after it, and a shorter value must not keep the end of a longer one.
+#[tokio::test]
+async fn xml_records_do_not_inherit_the_previous_records_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("antraege.xml");
+    std::fs::write(
+        &path,
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<Export><Antraege>
+  <Antrag nr="R-1"><Traeger>Samtgemeinde Hankensbüttel</Traeger><Schule>66497</Schule><Schule>41233</Schule>
+    <Massnahme>2.2</Massnahme><Titel>Interaktive Displays, Bauabschnitt 1</Titel><Beantragt>10.000,00</Beantragt>
+    <Bewilligt>9.500,00</Bewilligt><Auszahlung datum="01.03.2021"><Betrag>4.000,00</Betrag></Auszahlung>
+    <Auszahlung datum="01.09.2021"><Betrag>5.500,00</Betrag></Auszahlung></Antrag>
+  <Antrag nr="R-2"><Traeger>Samtgemeinde Hankensbüttel</Traeger><Schule>123</Schule><Titel>WLAN</Titel>
+    <Beantragt>500,00</Beantragt></Antrag>
+  <Antrag nr="R-3"><Traeger>Samtgemeinde Hankensbüttel</Traeger><Titel>Server</Titel>
+    <Auszahlung datum="02.03.2022"><Betrag>1,00</Betrag></Auszahlung></Antrag>
+</Antraege></Export>
+"#,
+    )
+    .expect("write the export");
+    let (outcome, sink) = run("funding", &path.display().to_string(), &xml_settings()).await;
+    outcome.expect("the run succeeds");
+    assert!(sink.rejects.is_empty(), "{:#?}", sink.rejects);
+    let first = sink.application("R-1");
+    assert_eq!(first.school_ids, vec!["NI-66497", "NI-41233"]);
+    assert_eq!(first.measure.as_deref(), Some("2.2"));
+    assert_eq!(first.disbursements.len(), 2);
+    assert_eq!(first.disbursed, Some(Cents(950_000)));
+    let second = sink.application("R-2");
+    assert_eq!(second.school_ids, vec!["NI-123"]);
+    assert_eq!(second.measure, None);
+    assert_eq!(second.title.as_deref(), Some("WLAN"));
+    assert_eq!((second.requested, second.approved, second.disbursed), (Some(Cents(50_000)), None, None));
+    assert!(second.disbursements.is_empty());
+    let third = sink.application("R-3");
+    assert!(third.school_ids.is_empty());
+    assert_eq!(third.title.as_deref(), Some("Server"));
+    assert_eq!(third.requested, None);
+    assert_eq!(third.disbursements.len(), 1);
+    assert_eq!(third.disbursed, Some(Cents(100)));
+}
+
 #[tokio::test]
 async fn malformed_xml_fails_the_run_with_its_position() {
     let mut table = xml_settings();

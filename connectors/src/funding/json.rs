@@ -97,7 +97,7 @@ pub fn read_page(
             })?;
             continue;
         }
-        batcher.map(mapping, raw_of(mapping.config, item, at))?;
+        batcher.map(mapping, &raw_of(mapping.config, item, at))?;
     }
     Ok(Page { records: Some(items.len()), next })
 }
@@ -107,7 +107,7 @@ fn raw_of(config: &Config, item: &Json, location: String) -> Raw {
     for spec in &config.fields {
         if let Some((values, pointer)) = first(item, &spec.paths) {
             raw.values[spec.field.index()] = values;
-            raw.places[spec.field.index()] = Some(format!("field {pointer}"));
+            raw.places[spec.field.index()] = Some(format!("field {pointer}").into());
         }
     }
     for spec in &config.disbursements {
@@ -121,7 +121,7 @@ fn raw_of(config: &Config, item: &Json, location: String) -> Raw {
                     .and_then(|pointers| first(entry, pointers))
                     .and_then(|(c, _)| c.into_iter().next()),
                 amount: first(entry, &spec.amount).and_then(|(cells, _)| cells.into_iter().next()),
-                place: format!("field {path}/{index}"),
+                place: format!("field {path}/{index}").into(),
             });
         }
     }

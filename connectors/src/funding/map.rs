@@ -5,6 +5,7 @@
 //! budget or application, or a [`Problem`] naming the field.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::config::{Config, Field, Target};
 use super::programs::ProgramInfo;
@@ -13,7 +14,7 @@ use crate::model::{
     ids, ApplicationStatus, Cents, Disbursement, EntityKind, FundingApplication, FundingBudget, FundingProgram, Origin,
     Partner, Record,
 };
-use crate::spreadsheet::coerce::{cell_text, coerce, FieldKind, Value};
+use crate::spreadsheet::coerce::{cell_text, coerce, has_text, FieldKind, Value};
 use crate::spreadsheet::reader::Cell;
 
 /// One disbursement (Auszahlung) as found.
@@ -22,25 +23,51 @@ pub struct RawDisbursement {
     pub date: Option<Cell>,
     pub amount: Option<Cell>,
     /// Where it is inside the record ("Auszahlungen/Auszahlung[2]", "column M").
-    pub place: String,
+    pub place: Arc<str>,
+}
+
+/// Where a record is in its source. An XML record's is written out only for a reject or a warning: formatting it
+/// for every record cost more than mapping some of its fields.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// File + sheet + row, or URL + JSON pointer.
+    Text(String),
+    /// The `index`th record element (from 1) at `record_path` in `file`: "file.xml, /Antraege/Antrag[3]".
+    Element { file: Arc<str>, record_path: Arc<str>, index: u64 },
+}
+
+impl From<String> for Location {
+    fn from(text: String) -> Self {
+        Location::Text(text)
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Text(text) => f.write_str(text),
+            Location::Element { file, record_path, index } => write!(f, "{file}, /{record_path}[{index}]"),
+        }
+    }
 }
 
 /// One source record before mapping.
 #[derive(Debug, Clone)]
 pub struct Raw {
     /// File + sheet + row, file + element path, or URL + JSON pointer.
-    pub location: String,
+    pub location: Location,
     /// Per [`Field::index`]: every value found (repeated elements, array items); empty when absent.
     pub values: Vec<Vec<Cell>>,
-    /// Per field: where its value sits inside the record, appended to the location of a reject ("column C").
-    pub places: Vec<Option<String>>,
+    /// Per field: where its value sits inside the record, appended to the location of a reject ("column C"). Shared,
+    /// so a reader builds it once per document instead of once per record.
+    pub places: Vec<Option<Arc<str>>>,
     pub disbursements: Vec<RawDisbursement>,
 }
 
 impl Raw {
-    pub fn new(location: String) -> Self {
+    pub fn new(location: impl Into<Location>) -> Self {
         Raw {
-            location,
+            location: location.into(),
             values: vec![Vec::new(); Field::COUNT],
             places: vec![None; Field::COUNT],
             disbursements: vec![],
@@ -48,7 +75,7 @@ impl Raw {
     }
 
     fn first(&self, field: Field) -> Option<&Cell> {
-        self.values[field.index()].iter().find(|cell| cell_text(cell).is_some())
+        self.values[field.index()].iter().find(|cell| has_text(cell))
     }
 }
 
@@ -80,7 +107,7 @@ impl Mapping<'_> {
             field: field.name().to_owned(),
             value,
             message: message.into(),
-            place: raw.places[field.index()].clone(),
+            place: raw.places[field.index()].as_deref().map(str::to_owned),
         }
     }
 
@@ -278,7 +305,7 @@ impl Mapping<'_> {
                 field: at(key),
                 value: cell.and_then(cell_text),
                 message,
-                place: Some(item.place.clone()),
+                place: Some(item.place.to_string()),
             };
             let date = match &item.date {
                 None => None,
@@ -375,7 +402,7 @@ pub fn amount(cell: &Cell) -> Result<Option<Cents>, String> {
             euros.checked_mul(100).map(|cents| Some(Cents(cents))).ok_or_else(|| format!("`{euros}` is too large"))
         }
         Cell::Text(text) => {
-            let text = crate::spreadsheet::coerce::clean_text(text);
+            let text = crate::spreadsheet::coerce::clean_text_borrowed(text);
             if text.is_empty() {
                 return Ok(None);
             }

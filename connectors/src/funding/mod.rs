@@ -118,7 +118,12 @@ impl<'o> Batcher<'o> {
     }
 
     /// A record found at `location`; `key_field` names the field its id comes from, for the duplicate reject.
-    pub fn record(&mut self, record: Record, location: &str, key_field: &str) -> Result<(), FundingError> {
+    pub fn record(
+        &mut self,
+        record: Record,
+        location: impl std::fmt::Display,
+        key_field: &str,
+    ) -> Result<(), FundingError> {
         let number = self.state.summary.records + self.state.summary.rejected + 1;
         let digest = Sha256::digest(record.id().as_bytes());
         let mut key = [0u8; 16];
@@ -126,7 +131,7 @@ impl<'o> Batcher<'o> {
         if let Some(previous) = self.state.seen.get(&u128::from_le_bytes(key)).copied() {
             let key = record.origin().source_key.clone();
             return self.reject(Rejection {
-                location: location.to_owned(),
+                location: location.to_string(),
                 field: Some(key_field.to_owned()),
                 value: Some(key),
                 message: format!("the same {} appears earlier in this source, as record {previous}", record.kind()),
@@ -158,9 +163,9 @@ impl<'o> Batcher<'o> {
     }
 
     /// Maps one raw record and hands on the record, the reject and the warnings.
-    pub fn map(&mut self, mapping: &Mapping<'_>, raw: map::Raw) -> Result<(), FundingError> {
+    pub fn map(&mut self, mapping: &Mapping<'_>, raw: &map::Raw) -> Result<(), FundingError> {
         let mut warnings = Vec::new();
-        let result = mapping.map(&raw, &mut |message| warnings.push(message));
+        let result = mapping.map(raw, &mut |message| warnings.push(message));
         for message in warnings {
             self.warn(message)?;
         }
@@ -176,7 +181,7 @@ impl<'o> Batcher<'o> {
             Err(problem) => self.reject(Rejection {
                 location: match &problem.place {
                     Some(place) => format!("{}, {place}", raw.location),
-                    None => raw.location.clone(),
+                    None => raw.location.to_string(),
                 },
                 field: Some(problem.field),
                 value: problem.value,

@@ -135,16 +135,16 @@ impl RowHandler for Handler<'_, '_, '_> {
             if let Some(cell) = cell_at(*column) {
                 raw.values[field.index()] = vec![cell];
             }
-            raw.places[field.index()] = Some(format!("column {} ({header})", column_letters(*column)));
+            raw.places[field.index()] = Some(format!("column {} ({header})", column_letters(*column)).into());
         }
         for (date, amount) in &columns.disbursements {
             raw.disbursements.push(RawDisbursement {
                 date: date.and_then(cell_at),
                 amount: cell_at(*amount),
-                place: format!("column {}", column_letters(*amount)),
+                place: format!("column {}", column_letters(*amount)).into(),
             });
         }
-        self.batcher.map(self.mapping, raw).map_err(|_| SpreadsheetError::Stopped)
+        self.batcher.map(self.mapping, &raw).map_err(|_| SpreadsheetError::Stopped)
     }
 }
 

@@ -9,6 +9,7 @@
 
 use std::io::{BufRead, Read};
 use std::path::Path;
+use std::sync::Arc;
 
 use encoding_rs::Encoding;
 use quick_xml::encoding::DecodingReader;
@@ -16,7 +17,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use super::config::{Config, FieldSpec};
-use super::map::{Raw, RawDisbursement};
+use super::map::{Location, Raw, RawDisbursement};
 use super::FundingError;
 use crate::spreadsheet::reader::Cell;
 
@@ -71,19 +72,26 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|window| window == needle)
 }
 
-/// One element of the record being read.
+/// One element of the record being read. Nodes are kept from record to record and overwritten, so a record costs
+/// no allocation once the buffers have grown to the largest record (per-record `String`s were most of the reader's
+/// time in bench_funding_xml).
 #[derive(Debug, Default)]
 struct Node {
     name: String,
-    attributes: Vec<(String, String)>,
+    /// Its attributes: a range of [`Tree::attributes`].
+    attributes: std::ops::Range<usize>,
     text: String,
     children: Vec<usize>,
 }
 
-/// The record's elements; node 0 is the record element.
+/// The record's elements; node 0 is the record element. Only the first `len` nodes and `attributes_len` attributes
+/// belong to the current record; the rest are buffers kept for the next one.
 #[derive(Debug, Default)]
 struct Tree {
     nodes: Vec<Node>,
+    len: usize,
+    attributes: Vec<(String, String)>,
+    attributes_len: usize,
 }
 
 /// A field path split once per document instead of once per record: element names, then an optional attribute.
@@ -107,15 +115,20 @@ impl Steps {
 /// The configured paths, split.
 struct Paths {
     /// Per mapped field: its index and its alternatives (split, and as written for the reject's place).
-    fields: Vec<(usize, Vec<(Steps, String)>)>,
+    fields: Vec<(usize, Vec<Alternative>)>,
     disbursements: Vec<DisbursementSteps>,
 }
+
+/// One path of a field: split, and as written (shared by every record's reject place).
+type Alternative = (Steps, Arc<str>);
 
 struct DisbursementSteps {
     group: String,
     group_segments: Vec<String>,
     date: Option<Vec<Steps>>,
     amount: Vec<Steps>,
+    /// "Auszahlungen/Auszahlung[1]", "…[2]", …: built once, shared by every record.
+    places: Vec<Arc<str>>,
 }
 
 impl Paths {
@@ -126,7 +139,7 @@ impl Paths {
                 .fields
                 .iter()
                 .map(|FieldSpec { field, paths }| {
-                    (field.index(), paths.iter().map(|path| (Steps::new(path), path.clone())).collect())
+                    (field.index(), paths.iter().map(|path| (Steps::new(path), Arc::from(path.as_str()))).collect())
                 })
                 .collect(),
             disbursements: config
@@ -139,6 +152,7 @@ impl Paths {
                         group,
                         date: spec.date.as_deref().map(split),
                         amount: split(&spec.amount),
+                        places: Vec::new(),
                     }
                 })
                 .collect(),
@@ -147,34 +161,74 @@ impl Paths {
 }
 
 impl Tree {
-    /// The values at `steps` below `start`.
-    fn values(&self, start: usize, steps: &Steps) -> Vec<String> {
-        let mut nodes = Vec::new();
-        self.walk(start, &steps.segments, &mut nodes);
-        let mut values = Vec::new();
-        for node in nodes {
-            let node = &self.nodes[node];
-            let value = match &steps.attribute {
-                Some(name) => node.attributes.iter().find(|(key, _)| key == name).map(|(_, value)| value),
-                None => Some(&node.text),
-            };
-            if let Some(value) = value.filter(|value| !value.trim().is_empty()) {
-                values.push(value.clone());
-            }
-        }
-        values
+    /// Forgets the record, keeping the buffers.
+    fn clear(&mut self) {
+        self.len = 0;
+        self.attributes_len = 0;
     }
 
-    /// The nodes at `segments` below `node`, in document order.
-    fn walk(&self, node: usize, segments: &[String], out: &mut Vec<usize>) {
+    /// Adds `element` as a node (its parent links it) and returns its index.
+    fn push(&mut self, element: &BytesStart<'_>) -> Result<usize, String> {
+        let first_attribute = self.attributes_len;
+        for attribute in element.attributes() {
+            let attribute = attribute.map_err(|error| error.to_string())?;
+            let value =
+                attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|error| error.to_string())?;
+            if self.attributes_len == self.attributes.len() {
+                self.attributes.push(Default::default());
+            }
+            let (key, slot) = &mut self.attributes[self.attributes_len];
+            key.clear();
+            key.push_str(local(attribute.key.0));
+            slot.clear();
+            slot.push_str(&value);
+            self.attributes_len += 1;
+        }
+        if self.len == self.nodes.len() {
+            self.nodes.push(Node::default());
+        }
+        let index = self.len;
+        let node = &mut self.nodes[index];
+        node.name.clear();
+        node.name.push_str(local(element.name().0));
+        node.attributes = first_attribute..self.attributes_len;
+        node.text.clear();
+        node.children.clear();
+        self.len += 1;
+        Ok(index)
+    }
+
+    /// Calls `found` with every non-blank value at `steps` below `start`, in document order; stops when it returns
+    /// false.
+    fn values<'t>(&'t self, start: usize, steps: &Steps, found: &mut dyn FnMut(&'t str) -> bool) {
+        self.walk(start, &steps.segments, &mut |node| {
+            let node = &self.nodes[node];
+            let value = match &steps.attribute {
+                Some(name) => self.attributes[node.attributes.clone()]
+                    .iter()
+                    .find(|(key, _)| key == name)
+                    .map(|(_, value)| value.as_str()),
+                None => Some(node.text.as_str()),
+            };
+            match value.filter(|value| !value.trim().is_empty()) {
+                Some(value) => found(value),
+                None => true,
+            }
+        });
+    }
+
+    /// Calls `found` with the nodes at `segments` below `node`, in document order, until it returns false; returns
+    /// false when it stopped.
+    fn walk(&self, node: usize, segments: &[String], found: &mut dyn FnMut(usize) -> bool) -> bool {
         match segments.split_first() {
-            None => out.push(node),
+            None => found(node),
             Some((first, rest)) => {
                 for &child in &self.nodes[node].children {
-                    if self.nodes[child].name == *first {
-                        self.walk(child, rest, out);
+                    if self.nodes[child].name == *first && !self.walk(child, rest, found) {
+                        return false;
                     }
                 }
+                true
             }
         }
     }
@@ -182,19 +236,6 @@ impl Tree {
 
 fn local(name: &str) -> &str {
     name.rsplit_once(':').map(|(_, local)| local).unwrap_or(name)
-}
-
-fn node_of(element: &BytesStart<'_>) -> Result<Node, String> {
-    let mut node = Node { name: local(element.name().0).to_owned(), ..Node::default() };
-    for attribute in element.attributes() {
-        let attribute = attribute.map_err(|error| error.to_string())?;
-        let value = attribute
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .map_err(|error| error.to_string())?
-            .into_owned();
-        node.attributes.push((local(attribute.key.0).to_owned(), value));
-    }
-    Ok(node)
 }
 
 /// Reads the records of an XML document and hands each to `record`. A document that is not well formed stops the
@@ -205,7 +246,7 @@ pub fn read(
     config: &Config,
     record_path: &[String],
     encoding: Option<&'static Encoding>,
-    record: &mut dyn FnMut(Raw) -> Result<(), FundingError>,
+    record: &mut dyn FnMut(&Raw) -> Result<(), FundingError>,
 ) -> Result<u64, FundingError> {
     let parse_error = |message: String| FundingError::Parse { location: file.to_owned(), message };
     let io_error =
@@ -219,10 +260,13 @@ pub fn read(
     let mut reader = Reader::from_reader(decoder);
     reader.config_mut().check_end_names = true;
     let mut buffer = Vec::new();
-    let mut state = State { record_path, stack: Vec::new(), tree: None, root: None };
+    let mut state = State { record_path, stack: Vec::new(), tree: Tree::default(), open: Vec::new(), root: None };
     let mut count = 0u64;
-    let record_name = record_path.join("/");
-    let paths = Paths::new(config);
+    let record_name: Arc<str> = record_path.join("/").into();
+    let file_name: Arc<str> = file.into();
+    let mut paths = Paths::new(config);
+    // One record's values, overwritten by the next: its text buffers are reused.
+    let mut raw = Raw::new(String::new());
     loop {
         buffer.clear();
         let event = match reader.read_event_into(&mut buffer) {
@@ -240,37 +284,39 @@ pub fn read(
             Event::End(_) => state.close(),
             Event::Text(text) => {
                 state.append_text(&text.xml10_content());
-                None
+                false
             }
             Event::CData(text) => {
                 state.append_text(&text.into_inner());
-                None
+                false
             }
             Event::GeneralRef(reference) => {
-                let resolved = match reference.resolve_char_ref() {
-                    Ok(Some(character)) => character.to_string(),
+                let mut utf8 = [0u8; 4];
+                let resolved: &str = match reference.resolve_char_ref() {
+                    Ok(Some(character)) => character.encode_utf8(&mut utf8),
                     Ok(None) => {
                         let name = reference.into_inner();
                         match quick_xml::escape::resolve_predefined_entity(&name) {
-                            Some(text) => text.to_owned(),
+                            Some(text) => text,
                             None => return Err(position_error(format!("unknown entity `&{name};`"))),
                         }
                     }
                     Err(error) => return Err(position_error(error.to_string())),
                 };
-                state.append_text(&resolved);
-                None
+                state.append_text(resolved);
+                false
             }
             Event::Eof => break,
-            _ => None,
+            _ => false,
         };
-        if let Some(done) = finished {
+        if finished {
             count += 1;
-            record(raw_of(&done, &paths, file, &record_name, count))?;
+            fill(&mut raw, &state.tree, &mut paths, &file_name, &record_name, count);
+            record(&raw)?;
         }
     }
-    let open = match &state.tree {
-        Some((tree, open)) => open.last().map(|node| tree.nodes[*node].name.clone()),
+    let open = match state.open.last() {
+        Some(node) => Some(state.tree.nodes[*node].name.clone()),
         None => state.stack.last().cloned(),
     };
     if let Some(open) = open {
@@ -292,29 +338,28 @@ pub fn read(
 struct State<'p> {
     record_path: &'p [String],
     stack: Vec<String>,
-    tree: Option<(Tree, Vec<usize>)>,
+    /// The record being read (when `open` is not empty) or the buffers of the last one.
+    tree: Tree,
+    /// The open nodes of the record, innermost last; empty outside a record.
+    open: Vec<usize>,
     /// The document's root element (local name).
     root: Option<String>,
 }
 
 impl State<'_> {
-    /// An element opens; returns the record when an empty element `<Antrag …/>` is a whole record.
-    fn open(&mut self, element: &BytesStart<'_>, empty: bool) -> Result<Option<Tree>, String> {
-        let name = local(element.name().0);
-        if let Some((current, open)) = self.tree.as_mut() {
-            let node = node_of(element)?;
-            let index = current.nodes.len();
-            current.nodes.push(node);
-            if let Some(parent) = open.last().copied() {
-                current.nodes[parent].children.push(index);
-            }
+    /// An element opens; returns true when an empty element `<Antrag …/>` is a whole record (then in `tree`).
+    fn open(&mut self, element: &BytesStart<'_>, empty: bool) -> Result<bool, String> {
+        if let Some(parent) = self.open.last().copied() {
+            let index = self.tree.push(element)?;
+            self.tree.nodes[parent].children.push(index);
             if !empty {
-                open.push(index);
+                self.open.push(index);
                 // Only the depth matters inside a record (quick-xml checks end names); the tree holds the name.
                 self.stack.push(String::new());
             }
-            return Ok(None);
+            return Ok(false);
         }
+        let name = local(element.name().0);
         let depth = self.stack.len();
         if depth == 0 && self.root.is_none() {
             self.root = Some(name.to_owned());
@@ -323,67 +368,92 @@ impl State<'_> {
             && self.record_path[depth] == name
             && self.stack.iter().zip(self.record_path).all(|(open, wanted)| open == wanted);
         if opens_record {
-            let mut tree = Tree::default();
-            tree.nodes.push(node_of(element)?);
+            self.tree.clear();
+            self.tree.push(element)?;
             if empty {
-                return Ok(Some(tree));
+                return Ok(true);
             }
-            self.tree = Some((tree, vec![0]));
+            self.open.push(0);
         }
         if !empty {
             self.stack.push(name.to_owned());
         }
-        Ok(None)
+        Ok(false)
     }
 
-    /// An element closes; returns the record when it was the record element.
-    fn close(&mut self) -> Option<Tree> {
+    /// An element closes; returns true when it was the record element (the record is then in `tree`).
+    fn close(&mut self) -> bool {
         self.stack.pop();
-        let (_, open) = self.tree.as_mut()?;
-        open.pop();
-        if open.is_empty() {
-            self.tree.take().map(|(tree, _)| tree)
-        } else {
-            None
-        }
+        self.open.pop().is_some() && self.open.is_empty()
     }
 
     fn append_text(&mut self, text: &str) {
-        if let Some((current, open)) = self.tree.as_mut() {
-            if let Some(node) = open.last().copied() {
-                current.nodes[node].text.push_str(text);
-            }
+        if let Some(node) = self.open.last().copied() {
+            self.tree.nodes[node].text.push_str(text);
         }
     }
 }
 
-fn raw_of(tree: &Tree, paths: &Paths, file: &str, record_name: &str, index: u64) -> Raw {
-    let mut raw = Raw::new(format!("{file}, /{record_name}[{index}]"));
+/// Overwrites `raw` with the record in `tree`.
+fn fill(raw: &mut Raw, tree: &Tree, paths: &mut Paths, file: &Arc<str>, record_path: &Arc<str>, index: u64) {
+    raw.location = Location::Element { file: Arc::clone(file), record_path: Arc::clone(record_path), index };
+    raw.disbursements.clear();
     for (field, alternatives) in &paths.fields {
+        raw.places[*field] = None;
+        let values = &mut raw.values[*field];
+        if alternatives.is_empty() {
+            values.clear();
+        }
         for (steps, path) in alternatives {
-            let values = tree.values(0, steps);
-            if !values.is_empty() {
-                raw.values[*field] = values.into_iter().map(Cell::Text).collect();
-                raw.places[*field] = Some(path.clone());
+            let mut found = 0;
+            tree.values(0, steps, &mut |value| {
+                // The previous record's strings take the text, so a record allocates nothing here.
+                match values.get_mut(found) {
+                    Some(Cell::Text(text)) => {
+                        text.clear();
+                        text.push_str(value);
+                    }
+                    Some(other) => *other = Cell::Text(value.to_owned()),
+                    None => values.push(Cell::Text(value.to_owned())),
+                }
+                found += 1;
+                true
+            });
+            values.truncate(found);
+            if found > 0 {
+                raw.places[*field] = Some(Arc::clone(path));
                 break;
             }
         }
     }
-    for spec in &paths.disbursements {
-        let mut groups = Vec::new();
-        tree.walk(0, &spec.group_segments, &mut groups);
-        for (number, node) in groups.into_iter().enumerate() {
+    for DisbursementSteps { group, group_segments, date, amount, places } in &mut paths.disbursements {
+        let mut number = 0;
+        tree.walk(0, group_segments, &mut |node| {
             let first = |alternatives: &[Steps]| {
-                alternatives.iter().find_map(|steps| tree.values(node, steps).into_iter().next()).map(Cell::Text)
+                let mut first = None;
+                for steps in alternatives {
+                    tree.values(node, steps, &mut |value| {
+                        first = Some(Cell::Text(value.to_owned()));
+                        false
+                    });
+                    if first.is_some() {
+                        break;
+                    }
+                }
+                first
             };
+            number += 1;
+            if places.len() < number {
+                places.push(format!("{group}[{number}]").into());
+            }
             raw.disbursements.push(RawDisbursement {
-                date: spec.date.as_deref().and_then(first),
-                amount: first(&spec.amount),
-                place: format!("{}[{}]", spec.group, number + 1),
+                date: date.as_deref().and_then(first),
+                amount: first(amount),
+                place: Arc::clone(&places[number - 1]),
             });
-        }
+            true
+        });
     }
-    raw
 }
 
 /// "line 12, column 7" for a byte offset into the decoded document (as quick-xml counts it: UTF-8, without a

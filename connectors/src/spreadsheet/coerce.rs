@@ -59,8 +59,13 @@ pub struct CoerceError(pub String);
 /// Cleans a text cell: unwraps `="…"` (how CSV exports protect leading zeros), collapses whitespace, drops control
 /// characters, trims.
 pub fn clean_text(text: &str) -> String {
+    clean_text_borrowed(text).into_owned()
+}
+
+/// [`clean_text`], borrowing the text when it needs no cleaning (most cells).
+pub fn clean_text_borrowed(text: &str) -> std::borrow::Cow<'_, str> {
     if is_clean(text) {
-        return text.to_owned();
+        return std::borrow::Cow::Borrowed(text);
     }
     let text = text.trim();
     let text = match text.strip_prefix("=\"").and_then(|rest| rest.strip_suffix('"')) {
@@ -74,7 +79,16 @@ pub fn clean_text(text: &str) -> String {
         }
         cleaned.extend(word.chars().filter(|c| !c.is_control()));
     }
-    cleaned
+    std::borrow::Cow::Owned(cleaned)
+}
+
+/// Whether [`cell_text`] finds text in `cell`, without building it.
+pub fn has_text(cell: &Cell) -> bool {
+    match cell {
+        Cell::Empty => false,
+        Cell::Text(text) => !clean_text_borrowed(text).is_empty(),
+        other => cell_text(other).is_some(),
+    }
 }
 
 /// Most cells need no cleaning: printable ASCII and single inner spaces, or multi-byte letters that cannot be
@@ -171,6 +185,13 @@ pub fn coerce(cell: &Cell, kind: FieldKind) -> Result<Option<Value>, CoerceError
                 cell_text(cell).unwrap_or_default()
             ))),
             Cell::Bool(_) => Err(not_a("date", cell)),
+            // Borrowed: a date column is read once per record.
+            Cell::Text(text) => match clean_text_borrowed(text) {
+                text if text.is_empty() => Ok(None),
+                text => de::parse_date(&text)
+                    .map(|date| Some(Value::Date(date)))
+                    .map_err(|error| CoerceError(error.to_string())),
+            },
             other => match cell_text(other) {
                 None => Ok(None),
                 Some(text) => de::parse_date(&text)
