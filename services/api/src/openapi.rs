@@ -52,13 +52,28 @@ fn describe(name: &str) -> String {
 }
 
 fn query_parameter(name: &str, kind: Type) -> utoipa::openapi::path::Parameter {
+    let mut schema = ObjectBuilder::new().schema_type(kind);
+    // The bounds the handlers enforce, so clients (and Schemathesis) know what a 400 will answer.
+    if name == "limit" {
+        schema = schema.minimum(Some(1)).maximum(Some(MAX_LIMIT as i64));
+    }
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Query)
         .required(Required::False)
         .description(Some(describe(name)))
-        .schema(Some(ObjectBuilder::new().schema_type(kind)))
+        .schema(Some(schema))
         .build()
+}
+
+/// A record id: printable text, no control characters (the handlers answer 400 for those).
+fn id_schema(kind: Type) -> ObjectBuilder {
+    let schema = ObjectBuilder::new().schema_type(kind.clone());
+    if kind == Type::String {
+        schema.min_length(Some(1)).pattern(Some("^[^\\x00-\\x1F\\x7F]+$"))
+    } else {
+        schema
+    }
 }
 
 fn problem_response(description: &str) -> utoipa::openapi::Response {
@@ -160,7 +175,7 @@ pub fn document() -> OpenApi {
                     .name("id")
                     .parameter_in(ParameterIn::Path)
                     .required(Required::True)
-                    .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                    .schema(Some(id_schema(Type::String))),
             )
             .response("200", json("`{data: record}`"))
             .response("404", problem_response("No record with this id."));
@@ -179,7 +194,7 @@ pub fn document() -> OpenApi {
                 .parameter_in(ParameterIn::Query)
                 .required(Required::True)
                 .description(Some(describe("program")))
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)))),
         )
         .response("200", json("`{data: {program, partners, total}}`"))
         .response("404", problem_response("No such program."));
@@ -246,7 +261,7 @@ fn path_id(kind: Type) -> utoipa::openapi::path::Parameter {
         .name("id")
         .parameter_in(ParameterIn::Path)
         .required(Required::True)
-        .schema(Some(ObjectBuilder::new().schema_type(kind)))
+        .schema(Some(id_schema(kind)))
         .build()
 }
 
