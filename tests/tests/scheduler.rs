@@ -243,7 +243,15 @@ async fn staleness_shows_in_readyz_and_metrics() {
         assert_eq!(connectors["data"][0]["stale"], false);
         assert_eq!(connectors["data"][0]["stale_after"], "36h");
 
-        let metrics = app.get("/metrics").await.text().await.expect("text");
+        // The run's counters are observed just after its status is committed: wait for them (at most 5 s).
+        let mut metrics = String::new();
+        for _ in 0..50 {
+            metrics = app.get("/metrics").await.text().await.expect("text");
+            if metrics.contains("ikz_import_run_duration_seconds_count{connector=\"programme\"}") {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         let parsed = parse_prometheus(&metrics);
         assert_eq!(parsed.get("ikz_connector_stale{connector=\"programme\"}"), Some(&0.0));
         assert_eq!(scraped_gauge(&metrics, "ikz_connector_stale", "programme"), Some(0.0));
