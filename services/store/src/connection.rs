@@ -109,7 +109,9 @@ fn password_of(url: &str) -> Option<&str> {
 /// keeps the statement journal of each multi-row INSERT (SQLite keeps one inside a transaction, a few pages) out of a
 /// temporary file.
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-     PRAGMA busy_timeout = 10000; PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32000; PRAGMA temp_store = MEMORY;";
+     PRAGMA busy_timeout = 10000; PRAGMA temp_store = MEMORY;";
+/// The read caches of [`SQLITE_PRAGMAS`]'s description; an import's writer turns them down for its run.
+pub(crate) const SQLITE_READ_CACHES: &str = "PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32000;";
 
 /// Opens one connection and reports the backend's own error (the derived `establish` hides it).
 pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StoreError> {
@@ -128,6 +130,7 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StoreError> {
             let mut conn = diesel::SqliteConnection::establish(text)
                 .map_err(|error| StoreError::Connect { url: url.redacted(), message: error.to_string() })?;
             conn.batch_execute(SQLITE_PRAGMAS)
+                .and_then(|()| conn.batch_execute(SQLITE_READ_CACHES))
                 .map_err(|error| StoreError::Connect { url: url.redacted(), message: error.to_string() })?;
             Ok(DbConnection::Sqlite(conn))
         }
