@@ -55,7 +55,7 @@ fn query_parameter(name: &str, kind: Type) -> utoipa::openapi::path::Parameter {
     let mut schema = ObjectBuilder::new().schema_type(kind);
     // The bounds the handlers enforce, so clients (and Schemathesis) know what a 400 will answer.
     if name == "limit" {
-        schema = schema.minimum(Some(1)).maximum(Some(MAX_LIMIT as i64));
+        schema = schema.minimum(Some(1)).maximum(Some(MAX_LIMIT));
     }
     ParameterBuilder::new()
         .name(name)
