@@ -20,28 +20,8 @@ use ikz_hub::scheduler::Hub;
 use ikz_hub::startup::open_store;
 use ikz_store::{RunSummary, Trigger};
 
-const CONNECTOR: &str = r#"
-id = "bench-schulen"
-kind = "spreadsheet"
-partner = "hankensbuettel"
-source = "schulen-bench.xlsx"
-target = "school"
-sheet = "Schulen"
-[columns]
-school_number = "Schulnummer"
-name = "Schulname"
-school_type = "Schulform"
-traeger = "Schulträger"
-street = "Straße"
-postcode = "PLZ"
-city = "Ort"
-phone = "Telefon"
-email = "E-Mail"
-pupils = "Schülerzahl"
-pupils_as_of = "Stand"
-[constants]
-state = "NI"
-"#;
+/// The benchmark school list's connector, shared by the import and the API benchmark.
+const CONNECTOR: &str = include_str!("bench-schulen.toml");
 
 /// Peak resident memory of this process in MB (VmHWM).
 fn peak_mb() -> f64 {
