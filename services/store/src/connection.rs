@@ -113,6 +113,26 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NO
 /// The read caches of [`SQLITE_PRAGMAS`]'s description; an import's writer turns them down for its run.
 pub(crate) const SQLITE_READ_CACHES: &str = "PRAGMA mmap_size = 268435456; PRAGMA cache_size = -32000;";
 
+/// Process-wide SQLite settings, made once before the first connection opens (SQLite accepts them only before it
+/// initialises). The bundled library is built fully serialised: a mutex around every call on a connection and, for
+/// its memory statistics, around every allocation. A pooled connection is used by one thread at a time, so
+/// multi-thread mode is enough, and nothing here reads the memory statistics (measured: the two mutexes were ~4 % of
+/// an import's CPU time).
+fn configure_sqlite_library() {
+    static CONFIGURED: std::sync::Once = std::sync::Once::new();
+    CONFIGURED.call_once(|| {
+        use libsqlite3_sys::{sqlite3_config, SQLITE_CONFIG_MEMSTATUS, SQLITE_CONFIG_MULTITHREAD, SQLITE_OK};
+        // SAFETY: both options take the documented arguments (none; one int), and `Once` runs this before any
+        // connection of this process exists. If SQLite was initialised anyway, it refuses with SQLITE_MISUSE and
+        // keeps its safe serialised defaults.
+        let results =
+            unsafe { [sqlite3_config(SQLITE_CONFIG_MULTITHREAD), sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0)] };
+        if results.iter().any(|&code| code != SQLITE_OK) {
+            tracing::warn!(?results, "SQLite was initialised before its settings could be made; it stays serialised");
+        }
+    });
+}
+
 /// Opens one connection and reports the backend's own error (the derived `establish` hides it).
 pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StoreError> {
     match url {
@@ -127,6 +147,7 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, StoreError> {
                 })?;
             }
             let text = path.to_str().ok_or_else(|| StoreError::Url(format!("{} is not UTF-8", path.display())))?;
+            configure_sqlite_library();
             let mut conn = diesel::SqliteConnection::establish(text)
                 .map_err(|error| StoreError::Connect { url: url.redacted(), message: error.to_string() })?;
             conn.batch_execute(SQLITE_PRAGMAS)

@@ -223,6 +223,7 @@ impl Store {
             counts: RunCounts::default(),
             rejects: Vec::new(),
             written: HashMap::new(),
+            stored_before: HashMap::new(),
         };
         let writer = tokio::task::spawn_blocking(move || writer.run(conn, permit, lock, error_sender));
         Ok(ImportRun { run_id, sender, writer, warnings: Vec::new(), writer_error: Some(error_receiver) })
@@ -507,6 +508,9 @@ struct Writer {
     rejects: Vec<Rejection>,
     /// The keys this run has written, per entity, so a newer version of a record is counted once.
     written: HashMap<EntityKind, HashMap<String, Outcome>>,
+    /// Per entity, whether the source had stored records when the run first wrote it. When it had none (a first
+    /// import), only keys this run has written can exist, so the lookup of stored versions is skipped for the rest.
+    stored_before: HashMap<EntityKind, bool>,
 }
 
 /// The memory map and large page cache every SQLite connection gets speed up API reads, but an import writing
@@ -645,12 +649,28 @@ impl Writer {
     /// updated if the run changed it.
     fn apply_kind(&mut self, conn: &mut DbConnection, kind: EntityKind, records: Vec<Record>) -> Result<(), Abort> {
         let source = self.request.connector.clone();
-        let keys: Vec<&str> = records.iter().map(|record| record.origin().source_key.as_str()).collect();
-        let mut existing: HashMap<String, tables::Existing> = tables::existing(conn, kind, &source, &keys)?
-            .into_iter()
-            .map(|existing| (existing.source_key.clone(), existing))
-            .collect();
+        let stored_before = match self.stored_before.get(&kind) {
+            Some(&stored) => stored,
+            None => {
+                let stored = tables::source_has_rows(conn, kind, &source)?;
+                self.stored_before.insert(kind, stored);
+                stored
+            }
+        };
         let mut written = std::mem::take(self.written.entry(kind).or_default());
+        let keys: Vec<&str> = records
+            .iter()
+            .map(|record| record.origin().source_key.as_str())
+            .filter(|key| stored_before || written.contains_key(*key))
+            .collect();
+        let mut existing: HashMap<String, tables::Existing> = HashMap::new();
+        if !keys.is_empty() {
+            existing.extend(
+                tables::existing(conn, kind, &source, &keys)?
+                    .into_iter()
+                    .map(|existing| (existing.source_key.clone(), existing)),
+            );
+        }
         let mut unchanged: Vec<String> = Vec::new();
         // New records of this batch, by source key (a key may repeat within a batch; the last version wins).
         let mut inserts: Vec<AnyRow> = Vec::new();

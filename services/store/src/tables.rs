@@ -53,6 +53,16 @@ macro_rules! table_ops {
             Ok(tuples.into_iter().map(existing_from).collect())
         }
 
+        /// Whether `source` has stored any record of this entity (live or tombstoned).
+        pub(crate) fn source_has_rows(conn: &mut DbConnection, kind: EntityKind, source: &str) -> QueryResult<bool> {
+            match kind {
+                $(EntityKind::$kind => diesel::select(diesel::dsl::exists(
+                    $table::table.filter($table::source.eq(source)),
+                ))
+                .get_result(conn),)*
+            }
+        }
+
         /// Which source holds each of these ids (ids are unique across sources): (id, source) pairs.
         pub(crate) fn holders(conn: &mut DbConnection, kind: EntityKind, ids: &[&str]) -> QueryResult<Vec<(String, String)>> {
             match kind {
