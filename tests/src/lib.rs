@@ -16,6 +16,7 @@ use ikz_store::runs::RunRequest;
 use ikz_store::testing::TestDatabase;
 use ikz_store::{Guards, RunSummary, Store, Trigger};
 
+pub mod seed;
 
 /// The repository's top folder (for the shipped config and demo data).
 pub fn repo_root() -> PathBuf {
