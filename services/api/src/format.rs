@@ -192,6 +192,13 @@ pub fn document(request: &HttpRequest, data: impl Serialize) -> Result<HttpRespo
     })
 }
 
+/// Any JSON body (a list envelope the handler built, a run with its rejects), with ETag.
+pub fn json(request: &HttpRequest, body: &impl Serialize) -> Result<HttpResponse, Problem> {
+    let body = serde_json::to_vec(body).map_err(Problem::internal)?;
+    let tag = etag(Format::Json, &body);
+    conditional_tagged(request, tag, || Ok(HttpResponse::Ok().content_type("application/json").body(body)))
+}
+
 #[derive(Serialize)]
 struct Envelope<'a> {
     data: &'a [Item],
