@@ -214,36 +214,71 @@ async fn every_export_holds_the_json_rows_cell_by_cell() {
             assert!(rows.len() >= 2, "{backend}: {list} has seeded rows");
             let columns: Vec<&str> = rows[0].0.iter().map(|(name, _)| name.as_str()).collect();
 
-            for export in [format!("{list}.csv"), format!("{list}.csv?limit=1000"), format!("{list}.csv?limit=2")] {
-                let response = app.get(&export).await;
-                assert_eq!(response.status(), 200, "{backend}: {export}");
+            // By suffix (whole list streamed, a page, a page of two) and by `Accept` on the plain list.
+            let csv_exports = [
+                (format!("{list}.csv"), None),
+                (format!("{list}.csv?limit=1000"), None),
+                (format!("{list}.csv?limit=2"), None),
+                (format!("{list}?limit=1000"), Some("text/csv")),
+            ];
+            let xlsx_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+            let xlsx_exports = [
+                (format!("{list}.xlsx"), None),
+                (format!("{list}.xlsx?limit=2"), None),
+                (format!("{list}?limit=1000"), Some(xlsx_type)),
+            ];
+            for (export, accept) in csv_exports.iter().chain(&xlsx_exports) {
+                let mut request = app.client.get(format!("{}{export}", app.address));
+                if let Some(accept) = accept {
+                    request = request.header("Accept", *accept);
+                }
+                let response = request.send().await.expect("export");
+                let context = format!("{backend}: {export} (Accept: {accept:?})");
+                assert_eq!(response.status(), 200, "{context}");
                 let content_type = response.headers()["content-type"].to_str().expect("ct").to_owned();
-                assert_eq!(content_type, "text/csv; charset=utf-8", "{backend}: {export}");
-                let table = parsed_csv(&response.bytes().await.expect("csv"));
-                assert_eq!(table[0], columns, "{backend}: {export}: the header is the JSON fields in order");
-                let expected_rows = if export.ends_with("limit=2") { 2 } else { rows.len() };
-                assert_eq!(table.len() - 1, expected_rows, "{backend}: {export}");
-                for (row, cells) in rows.iter().zip(&table[1..]) {
-                    for ((column, value), cell) in row.0.iter().zip(cells) {
-                        assert_eq!(cell, &csv_cell(column, value), "{backend}: {export}: {column} of {row:?}");
+                let link = response.headers().get("link").and_then(|link| link.to_str().ok()).map(str::to_owned);
+                let bytes = response.bytes().await.expect("body");
+                let is_csv = content_type.starts_with("text/csv");
+                assert_eq!(content_type, if is_csv { "text/csv; charset=utf-8" } else { xlsx_type }, "{context}");
+                let page_of_two = export.ends_with("limit=2");
+                let expected_rows = if page_of_two { 2 } else { rows.len() };
+                if is_csv {
+                    let table = parsed_csv(&bytes);
+                    assert_eq!(table[0], columns, "{context}: the header is the JSON fields in order");
+                    assert_eq!(table.len() - 1, expected_rows, "{context}");
+                    for (row, cells) in rows.iter().zip(&table[1..]) {
+                        for ((column, value), cell) in row.0.iter().zip(cells) {
+                            assert_eq!(cell, &csv_cell(column, value), "{context}: {column} of {row:?}");
+                        }
+                    }
+                } else {
+                    use calamine::Reader;
+                    let mut workbook =
+                        calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("an XLSX workbook");
+                    let sheet = workbook.worksheet_range_at(0).expect("a sheet").expect("a readable sheet");
+                    let table: Vec<&[calamine::Data]> = sheet.rows().collect();
+                    let header: Vec<String> = table[0].iter().map(ToString::to_string).collect();
+                    assert_eq!(header, columns, "{context}");
+                    assert_eq!(table.len() - 1, expected_rows, "{context}");
+                    for (row, cells) in rows.iter().zip(&table[1..]) {
+                        for ((column, value), cell) in row.0.iter().zip(cells.iter()) {
+                            assert_eq!(cell, &xlsx_cell(column, value), "{context}: {column} of {row:?}");
+                        }
                     }
                 }
-            }
-
-            let xlsx = format!("{list}.xlsx");
-            let response = app.get(&xlsx).await;
-            assert_eq!(response.status(), 200, "{backend}: {xlsx}");
-            let bytes = response.bytes().await.expect("xlsx").to_vec();
-            use calamine::Reader;
-            let mut workbook = calamine::Xlsx::new(std::io::Cursor::new(bytes)).expect("an XLSX workbook");
-            let sheet = workbook.worksheet_range_at(0).expect("a sheet").expect("a readable sheet");
-            let table: Vec<&[calamine::Data]> = sheet.rows().collect();
-            let header: Vec<String> = table[0].iter().map(ToString::to_string).collect();
-            assert_eq!(header, columns, "{backend}: {xlsx}");
-            assert_eq!(table.len() - 1, rows.len(), "{backend}: {xlsx}");
-            for (row, cells) in rows.iter().zip(&table[1..]) {
-                for ((column, value), cell) in row.0.iter().zip(cells.iter()) {
-                    assert_eq!(cell, &xlsx_cell(column, value), "{backend}: {xlsx}: {column} of {row:?}");
+                // A page of an export names the next one in a Link header; the whole list has none.
+                let more = page_of_two && rows.len() > 2;
+                match (more, link) {
+                    (true, Some(link)) => {
+                        assert!(link.ends_with("; rel=\"next\""), "{context}: {link}");
+                        let next = link.trim_start_matches('<').split('>').next().expect("target").to_owned();
+                        assert!(next.contains("cursor="), "{context}: {next}");
+                        let next_page = app.get(&next).await;
+                        assert_eq!(next_page.status(), 200, "{context}: {next}");
+                    }
+                    (true, None) => panic!("{context}: a page of two of {} rows has no Link", rows.len()),
+                    // The last page (programs: two rows) or a whole list.
+                    (false, link) => assert_eq!(link, None, "{context}"),
                 }
             }
             lists += 1;
