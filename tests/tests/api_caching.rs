@@ -43,12 +43,18 @@ async fn every_read_answers_304_to_its_etag() {
             assert_eq!(first.status(), 200, "{backend}: {path}");
             let headers = first.headers().clone();
             let tag = headers.get("etag").and_then(|tag| tag.to_str().ok()).unwrap_or_default().to_owned();
-            assert!(tag.len() > 2 && tag.starts_with('"') && tag.ends_with('"'), "{backend}: {path}: ETag {tag:?}");
+            // Strong, except for XLSX: a workbook holds its creation time, so its bytes change while its rows do not.
+            let xlsx = path.contains(".xlsx");
+            let opaque = if xlsx { tag.strip_prefix("W/").unwrap_or_default() } else { tag.as_str() };
+            assert!(
+                opaque.len() > 2 && opaque.starts_with('"') && opaque.ends_with('"'),
+                "{backend}: {path}: ETag {tag:?}"
+            );
             let cache = headers.get("cache-control").and_then(|value| value.to_str().ok()).unwrap_or_default();
             assert!(cache.contains("max-age="), "{backend}: {path}: Cache-Control {cache:?}");
             let body = first.bytes().await.expect("body");
 
-            for candidate in [tag.clone(), format!("W/{tag}"), format!("\"other\", {tag}"), "*".to_owned()] {
+            for candidate in [opaque.to_owned(), format!("W/{opaque}"), format!("\"other\", {tag}"), "*".to_owned()] {
                 let again = get(app, &path, Some(&candidate)).await;
                 assert_eq!(again.status(), 304, "{backend}: {path} with If-None-Match: {candidate}");
                 assert_eq!(again.headers().get("etag").and_then(|t| t.to_str().ok()), Some(tag.as_str()));
@@ -56,7 +62,10 @@ async fn every_read_answers_304_to_its_etag() {
             }
             let other = get(app, &path, Some("\"other\"")).await;
             assert_eq!(other.status(), 200, "{backend}: {path}");
-            assert_eq!(other.bytes().await.expect("body"), body, "{backend}: {path}: the same answer again");
+            let again = other.bytes().await.expect("body");
+            if !xlsx {
+                assert_eq!(again, body, "{backend}: {path}: a strong tag names these very bytes");
+            }
             checked += 1;
         }
         assert!(checked > 40, "{backend}: {checked} routes");
