@@ -2,12 +2,21 @@
 //! real database, and talk to it over HTTP (zero2prod's `spawn_app`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use ikz_connectors::model::{EntityKind, Record};
+use ikz_connectors::oparl::testing::{paper_pages, Response, TestServer};
+use ikz_connectors::{RecordSink, RunOutcome};
+use ikz_hub::clock::SystemClock;
 use ikz_hub::configuration;
+use ikz_hub::scheduler::Hub;
 use ikz_hub::startup::Application;
+use ikz_store::runs::RunRequest;
 use ikz_store::testing::TestDatabase;
-use ikz_store::Store;
+use ikz_store::{Guards, RunSummary, Store, Trigger};
+
+pub mod seed;
 
 /// The repository's top folder (for the shipped config and demo data).
 pub fn repo_root() -> PathBuf {
@@ -115,4 +124,72 @@ pub async fn spawn_app(config: configuration::Config) -> TestApp {
 /// SQLite, and PostgreSQL when `IKZ_TEST_POSTGRES_URL` is set.
 pub fn databases() -> Vec<TestDatabase> {
     ikz_store::testing::all()
+}
+
+/// The shipped demo config (`config/ikz-hub.toml`: demo partners and connectors) on `database_url`.
+pub fn demo_config(database_url: &str) -> configuration::Config {
+    let mut config = configuration::load(&repo_root().join("config/ikz-hub.toml")).expect("the demo config is valid");
+    config.database.url = database_url.to_owned();
+    config
+}
+
+/// The hub every trigger goes through (scheduler, CLI, API), over `config` and `store`.
+pub fn hub(config: configuration::Config, store: &Store) -> Arc<Hub> {
+    let metrics = Arc::new(ikz_api::metrics::Metrics::default());
+    Hub::new(Arc::new(config), store.clone(), Arc::new(SystemClock), metrics).expect("hub")
+}
+
+/// Runs `connector` through the hub now, as `ikz-hub import` does.
+pub async fn import(hub: &Arc<Hub>, connector: &str) -> RunSummary {
+    hub.run(connector, Trigger::Manual).await.unwrap_or_else(|error| panic!("{connector} did not start: {error:?}"))
+}
+
+/// Writes `records` through a real import run of `connector` (which provides `entities`); `complete` tombstones the
+/// connector's records of those entities that `records` does not hold. Panics if the run fails or rejects a record.
+pub async fn write_records(
+    store: &Store,
+    connector: &str,
+    entities: &[EntityKind],
+    records: Vec<Record>,
+    complete: bool,
+) -> RunSummary {
+    let request = RunRequest {
+        connector: connector.into(),
+        trigger: Trigger::Manual,
+        entities: entities.to_vec(),
+        guards: Guards { max_reject_ratio: 0.1, max_tombstone_share: 1.0 },
+    };
+    let mut run = store.begin_run(request).await.expect("begin run");
+    run.records(records).await.expect("records");
+    let summary = run.finish(RunOutcome { complete, ..RunOutcome::default() }).await;
+    assert!(summary.error.is_none(), "{summary:?}");
+    assert_eq!(summary.counts.rejected, 0, "{summary:?}");
+    summary
+}
+
+/// An OParl body at `/oparl/body/1` on `server` whose paper list holds `count` papers in pages of `per_page`;
+/// returns the pages (path and JSON body).
+pub fn serve_oparl_papers(server: &TestServer, count: usize, per_page: usize) -> Vec<(String, String)> {
+    let base = server.base();
+    let body = serde_json::json!({
+        "id": format!("{base}/oparl/body/1"), "type": "https://schema.oparl.org/1.1/Body",
+        "name": "Samtgemeinde Hankensbüttel", "paper": format!("{base}/oparl/body/1/paper")
+    });
+    server.route("/oparl/body/1", Response::json(body.to_string()));
+    let pages = paper_pages(&base, "/oparl/body/1/paper", count, per_page);
+    for (index, (path, page)) in pages.iter().enumerate() {
+        if index == 0 {
+            server.route("/oparl/body/1/paper", Response::json(page.clone()));
+        }
+        server.route(path, Response::json(page.clone()));
+    }
+    pages
+}
+
+/// The connector file of `ratsinfo`: Hankensbüttel's papers from the body [`serve_oparl_papers`] serves at `base`.
+pub fn oparl_connector(base: &str, incremental: bool) -> String {
+    format!(
+        "id = \"ratsinfo\"\nkind = \"oparl\"\npartner = \"hankensbuettel\"\nsource = \"{base}/oparl/body/1\"\n\
+         lists = [\"paper\"]\nincremental = {incremental}\n"
+    )
 }

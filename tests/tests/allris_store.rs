@@ -6,21 +6,17 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use chrono::{Datelike, Months, NaiveDate};
 use diesel::prelude::*;
 use ikz_connectors::oparl::testing::{Response, TestServer};
-use ikz_hub::clock::SystemClock;
-use ikz_hub::configuration::Config;
-use ikz_hub::scheduler::Hub;
 use ikz_hub::startup::open_store;
 use ikz_store::rows::{
     AgendaItemRow, ConsultationRow, FileRow, MeetingRow, OrganizationRow, PaperRow, RejectedRecordRow,
 };
 use ikz_store::schema::{agenda_item, consultation, file, meeting, organization, paper, rejected_record};
-use ikz_store::{RunStatus, RunSummary, Store, Trigger};
-use ikz_tests::{databases, repo_root, TestConfig};
+use ikz_store::{RunStatus, Store};
+use ikz_tests::{databases, hub, import, repo_root, TestConfig};
 
 /// The paper that answers 500 on every request.
 const FAILING: &str = "/bi/vo020.asp?VOLFDNR=1249";
@@ -98,15 +94,6 @@ fn serve_site(server: &TestServer) {
             Response::xml(export),
         );
     }
-}
-
-fn hub(config: Config, store: &Store) -> Arc<Hub> {
-    let metrics = Arc::new(ikz_api::metrics::Metrics::default());
-    Hub::new(Arc::new(config), store.clone(), Arc::new(SystemClock), metrics).expect("hub")
-}
-
-async fn import(hub: &Arc<Hub>, connector: &str) -> RunSummary {
-    hub.run(connector, Trigger::Manual).await.unwrap_or_else(|error| panic!("{connector} did not start: {error:?}"))
 }
 
 /// Loaded rows as JSON values.

@@ -1,15 +1,12 @@
 //! The OpenAPI document and Swagger UI, and every documented GET route answering on the shipped demo data.
 
-use ikz_tests::{databases, repo_root, spawn_app};
+use ikz_tests::{databases, demo_config, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_documented_route_answers_on_the_demo_data() {
     for database in databases() {
         let backend = database.backend;
-        let mut config =
-            ikz_hub::configuration::load(&repo_root().join("config/ikz-hub.toml")).expect("demo config is valid");
-        config.database.url = database.url.clone();
-        let app = spawn_app(config).await;
+        let app = spawn_app(demo_config(&database.url)).await;
         for connector in app.config.connectors.iter().filter(|c| c.run_on_start).map(|c| c.id.clone()) {
             app.wait_for_run(&connector).await;
         }

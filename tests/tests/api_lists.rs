@@ -10,10 +10,7 @@ use ikz_connectors::model::{
     File, FileOwner, FundingApplication, FundingBudget, FundingProgram, MediaConcept, MediaConceptStatus, Meeting,
     Organization, OrganizationKind, Origin, Paper, PaperSections, Record, School, SchoolType, Tombstone,
 };
-use ikz_connectors::{RecordSink, RunOutcome};
-use ikz_store::runs::RunRequest;
-use ikz_store::{Guards, Trigger};
-use ikz_tests::{databases, spawn_app, TestApp, TestConfig};
+use ikz_tests::{databases, spawn_app, write_records, TestApp, TestConfig};
 use serde_json::Value;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -52,22 +49,6 @@ fn schools() -> Vec<Record> {
         school("10005", "Realschule Gifhorn", "Gifhorn", "gifhorn", SchoolType::Realschule),
         school("10006", "Grundschule Überall", "Sassenburg", "gifhorn", SchoolType::Grundschule),
     ]
-}
-
-fn request(connector: &str, entities: &[EntityKind]) -> RunRequest {
-    RunRequest {
-        connector: connector.into(),
-        trigger: Trigger::Manual,
-        entities: entities.to_vec(),
-        guards: Guards { max_reject_ratio: 0.1, max_tombstone_share: 1.0 },
-    }
-}
-
-async fn import(app: &TestApp, request: RunRequest, records: Vec<Record>, complete: bool) {
-    let mut run = app.store.begin_run(request).await.expect("begin run");
-    run.records(records).await.expect("records");
-    let summary = run.finish(RunOutcome { complete, ..RunOutcome::default() }).await;
-    assert!(summary.error.is_none(), "{summary:?}");
 }
 
 fn council() -> Vec<Record> {
@@ -269,7 +250,7 @@ fn funding() -> Vec<Record> {
 async fn seeded_app(database_url: &str) -> TestApp {
     let config = TestConfig::new(database_url, "");
     let app = spawn_app(config.load()).await;
-    import(&app, request("schools", &[EntityKind::School]), schools(), true).await;
+    write_records(&app.store, "schools", &[EntityKind::School], schools(), true).await;
     let council_kinds = [
         EntityKind::Organization,
         EntityKind::Meeting,
@@ -278,7 +259,7 @@ async fn seeded_app(database_url: &str) -> TestApp {
         EntityKind::Consultation,
         EntityKind::File,
     ];
-    import(&app, request("council", &council_kinds), council(), true).await;
+    write_records(&app.store, "council", &council_kinds, council(), true).await;
     let funding_kinds = [
         EntityKind::FundingProgram,
         EntityKind::FundingBudget,
@@ -286,7 +267,7 @@ async fn seeded_app(database_url: &str) -> TestApp {
         EntityKind::MediaConcept,
         EntityKind::Equipment,
     ];
-    import(&app, request("funding", &funding_kinds), funding(), true).await;
+    write_records(&app.store, "funding", &funding_kinds, funding(), true).await;
     app
 }
 
@@ -380,7 +361,8 @@ async fn pagination_never_repeats_or_skips_while_records_arrive() {
                     school(&late, &format!("ZZZ {round}"), "Gifhorn", "gifhorn", SchoolType::Other),
                 ];
                 if round <= 5 {
-                    import(&app, request(&format!("late-{index}-{round}"), &[EntityKind::School]), new, false).await;
+                    write_records(&app.store, &format!("late-{index}-{round}"), &[EntityKind::School], new, false)
+                        .await;
                 }
                 assert!(round < 50, "{backend} sort={sort}: pagination does not end: {seen:?}");
             }
@@ -403,7 +385,7 @@ async fn modified_since_lists_tombstones() {
             kind: EntityKind::School,
             origin: Origin::new("10005"),
         });
-        import(&app, request("schools", &[EntityKind::School]), vec![gone], false).await;
+        write_records(&app.store, "schools", &[EntityKind::School], vec![gone], false).await;
 
         let live = app.get_json("/api/v1/schools?limit=1000").await;
         assert!(!ids(&live).contains(&"NI-10005".to_owned()), "{backend}: tombstones are hidden by default");
@@ -565,9 +547,10 @@ async fn etags_and_exports() {
         }
         // A change makes a new ETag.
         let before = app.get("/api/v1/schools").await.headers()["etag"].clone();
-        import(
-            &app,
-            request("more", &[EntityKind::School]),
+        write_records(
+            &app.store,
+            "more",
+            &[EntityKind::School],
             vec![school("20001", "Neue Schule", "Gifhorn", "gifhorn", SchoolType::Other)],
             false,
         )
@@ -742,7 +725,7 @@ async fn every_list_pages_caches_exports_and_syncs_deletions() {
             let since = ikz_store::now().and_utc().to_rfc3339().replace('+', "%2B");
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             let gone = Record::Tombstone(Tombstone { id: id.clone(), kind, origin: Origin::new(key) });
-            import(&app, request(&source, &[kind]), vec![gone], false).await;
+            write_records(&app.store, &source, &[kind], vec![gone], false).await;
             let changes = app.get_json(&format!("{path}?modified_since={since}")).await;
             let deleted = changes["data"].as_array().expect("data").iter().find(|row| row["id"] == id.as_str());
             assert_eq!(deleted.map(|row| row["deleted"].clone()), Some(Value::Bool(true)), "{backend}: {path}");

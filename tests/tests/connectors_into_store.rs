@@ -1,34 +1,13 @@
 //! Connectors end to end into a real store, on SQLite and PostgreSQL: what the connector issues promise about the
 //! stored data (counts, unchanged re-imports, tombstones, failed runs changing nothing).
 
-use std::sync::Arc;
-
 use diesel::prelude::*;
-use ikz_connectors::oparl::testing::{paper_pages, Response, TestServer};
-use ikz_hub::clock::SystemClock;
-use ikz_hub::configuration::Config;
-use ikz_hub::scheduler::Hub;
+use ikz_connectors::oparl::testing::TestServer;
 use ikz_hub::startup::open_store;
 use ikz_store::rows::{ConsultationRow, PaperRow, SchoolRow};
 use ikz_store::schema::{consultation, paper, school};
-use ikz_store::{RunStatus, RunSummary, Store, Trigger};
-use ikz_tests::{databases, repo_root, TestConfig};
-
-/// The hub every trigger goes through, over `config` and `store`.
-fn hub(config: Config, store: &Store) -> Arc<Hub> {
-    let metrics = Arc::new(ikz_api::metrics::Metrics::default());
-    Hub::new(Arc::new(config), store.clone(), Arc::new(SystemClock), metrics).expect("hub")
-}
-
-async fn import(hub: &Arc<Hub>, connector: &str) -> RunSummary {
-    hub.run(connector, Trigger::Manual).await.unwrap_or_else(|error| panic!("{connector} did not start: {error:?}"))
-}
-
-fn demo_config(database_url: &str) -> Config {
-    let mut config = ikz_hub::configuration::load(&repo_root().join("config/ikz-hub.toml")).expect("demo config");
-    config.database.url = database_url.to_owned();
-    config
-}
+use ikz_store::{RunStatus, Store};
+use ikz_tests::{databases, demo_config, hub, import, oparl_connector, repo_root, serve_oparl_papers, TestConfig};
 
 fn schools(store: &Store) -> Vec<SchoolRow> {
     let mut conn = store.connection().expect("connection");
@@ -206,27 +185,9 @@ async fn allris_demo_site_crawls_into_the_store_and_recrawls_unchanged() {
 async fn oparl_run_with_a_permanently_failing_page_changes_nothing() {
     for database in databases() {
         let server = TestServer::start().await.expect("fixture server");
-        let base = server.base();
-        let body = serde_json::json!({
-            "id": format!("{base}/oparl/body/1"), "type": "https://schema.oparl.org/1.1/Body",
-            "name": "Samtgemeinde Hankensbüttel", "paper": format!("{base}/oparl/body/1/paper")
-        });
-        server.route("/oparl/body/1", Response::json(body.to_string()));
-        let pages = paper_pages(&base, "/oparl/body/1/paper", 125, 25);
-        for (index, (path, page)) in pages.iter().enumerate() {
-            if index == 0 {
-                server.route("/oparl/body/1/paper", Response::json(page.clone()));
-            }
-            server.route(path, Response::json(page.clone()));
-        }
+        let pages = serve_oparl_papers(&server, 125, 25);
         let test = TestConfig::new(&database.url, "");
-        test.connector(
-            "ratsinfo",
-            &format!(
-                "id = \"ratsinfo\"\nkind = \"oparl\"\npartner = \"hankensbuettel\"\nsource = \"{base}/oparl/body/1\"\n\
-                 lists = [\"paper\"]\nincremental = false\n"
-            ),
-        );
+        test.connector("ratsinfo", &oparl_connector(&server.base(), false));
         let config = test.load();
         let store = open_store(&config).await.expect("store");
         let hub = hub(config, &store);

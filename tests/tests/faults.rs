@@ -13,13 +13,11 @@ mod fault_server;
 use diesel::prelude::*;
 use fault_server::{FaultServer, Reply};
 use ikz_connectors::oparl::testing::paper_pages;
-use ikz_hub::clock::SystemClock;
 use ikz_hub::configuration::Config;
-use ikz_hub::scheduler::Hub;
 use ikz_hub::startup::open_store;
 use ikz_store::schema::rejected_record;
-use ikz_store::{RunStatus, RunSummary, Store, Trigger};
-use ikz_tests::{databases, repo_root, spawn_app};
+use ikz_store::{RunStatus, Store};
+use ikz_tests::{databases, hub, import, repo_root, spawn_app};
 
 /// The largest body the fetcher accepts in these tests.
 const LIMIT: u64 = 1 << 20;
@@ -317,15 +315,6 @@ fn config(database_url: &str, connector: &str, extra: &str) -> (tempfile::TempDi
     let mut config = ikz_hub::configuration::load(&dir.path().join("ikz-hub.toml")).unwrap_or_else(|e| panic!("{e}"));
     config.database.url = database_url.to_owned();
     (dir, config)
-}
-
-fn hub(config: Config, store: &Store) -> Arc<Hub> {
-    let metrics = Arc::new(ikz_api::metrics::Metrics::default());
-    Hub::new(Arc::new(config), store.clone(), Arc::new(SystemClock), metrics).expect("hub")
-}
-
-async fn import(hub: &Arc<Hub>, connector: &str) -> RunSummary {
-    hub.run(connector, Trigger::Manual).await.unwrap_or_else(|error| panic!("{connector} did not start: {error:?}"))
 }
 
 fn reject_locations(store: &Store, run_id: i64) -> Vec<String> {

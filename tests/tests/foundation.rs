@@ -1,17 +1,14 @@
 //! The foundation end to end: the shipped demo config serves on SQLite and PostgreSQL; API errors are
 //! problem+json. (The CLI's own tests live in services/hub/tests/cli.rs, next to the binary.)
 
-use ikz_tests::{databases, repo_root, spawn_app, TestConfig};
+use ikz_tests::{databases, demo_config, spawn_app, TestConfig};
 
 /// The shipped config/ikz-hub.toml with only the database swapped: it starts, imports its demo connectors in the
 /// background and answers health, readiness, partners and import runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_config_serves_on_every_backend() {
     for database in databases() {
-        let mut config =
-            ikz_hub::configuration::load(&repo_root().join("config/ikz-hub.toml")).expect("demo config is valid");
-        config.database.url = database.url.clone();
-        let app = spawn_app(config).await;
+        let app = spawn_app(demo_config(&database.url)).await;
 
         assert_eq!(app.get("/healthz").await.status(), 200);
         let ready = app.get_json("/readyz").await;

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use ikz_tests::{databases, repo_root, spawn_app, TestApp};
+use ikz_tests::{databases, demo_config, spawn_app, TestApp};
 use serde_json::Value;
 
 const AMOUNTS: [&str; 3] = ["requested_cents", "approved_cents", "disbursed_cents"];
@@ -49,10 +49,7 @@ async fn the_demo_funding_summary_adds_up() {
     let program = "digitalpakt-schule-ni";
     for database in databases() {
         let backend = database.backend;
-        let mut config =
-            ikz_hub::configuration::load(&repo_root().join("config/ikz-hub.toml")).expect("demo config is valid");
-        config.database.url = database.url.clone();
-        let app = spawn_app(config).await;
+        let app = spawn_app(demo_config(&database.url)).await;
         for connector in ["funding-programs", "funding-budgets-gifhorn", "funding-antraege-gifhorn"] {
             let run = app.wait_for_run(connector).await;
             assert_eq!(run["status"], "succeeded", "{backend}: {connector}: {run}");

@@ -1,28 +1,14 @@
 //! Issue 4 end to end on SQLite and PostgreSQL: an incremental OParl run against the loopback fixture server whose
 //! objects say `deleted: true` tombstones the stored records, and `modified_since` readers see the deletions.
 
-use std::sync::Arc;
-
 use diesel::prelude::*;
-use ikz_connectors::oparl::testing::{paper_pages, Response, TestServer};
-use ikz_hub::clock::SystemClock;
-use ikz_hub::configuration::Config;
-use ikz_hub::scheduler::Hub;
+use ikz_connectors::oparl::testing::{Response, TestServer};
 use ikz_hub::startup::open_store;
 use ikz_store::queries::{list_papers, Page, PaperFilter};
 use ikz_store::rows::PaperRow;
 use ikz_store::schema::paper;
-use ikz_store::{RunStatus, RunSummary, Store, Trigger};
-use ikz_tests::{databases, TestConfig};
-
-fn hub(config: Config, store: &Store) -> Arc<Hub> {
-    let metrics = Arc::new(ikz_api::metrics::Metrics::default());
-    Hub::new(Arc::new(config), store.clone(), Arc::new(SystemClock), metrics).expect("hub")
-}
-
-async fn import(hub: &Arc<Hub>, connector: &str) -> RunSummary {
-    hub.run(connector, Trigger::Manual).await.unwrap_or_else(|error| panic!("{connector} did not start: {error:?}"))
-}
+use ikz_store::{RunStatus, Store};
+use ikz_tests::{databases, hub, import, oparl_connector, serve_oparl_papers, TestConfig};
 
 fn papers(store: &Store) -> Vec<PaperRow> {
     let mut conn = store.connection().expect("connection");
@@ -42,26 +28,9 @@ async fn incremental_oparl_run_tombstones_deleted_objects_in_the_store() {
     for database in databases() {
         let server = TestServer::start().await.expect("fixture server");
         let base = server.base();
-        let body = serde_json::json!({
-            "id": format!("{base}/oparl/body/1"), "type": "https://schema.oparl.org/1.1/Body",
-            "name": "Samtgemeinde Hankensbüttel", "paper": format!("{base}/oparl/body/1/paper")
-        });
-        server.route("/oparl/body/1", Response::json(body.to_string()));
-        let pages = paper_pages(&base, "/oparl/body/1/paper", 60, 25);
-        for (index, (path, page)) in pages.iter().enumerate() {
-            if index == 0 {
-                server.route("/oparl/body/1/paper", Response::json(page.clone()));
-            }
-            server.route(path, Response::json(page.clone()));
-        }
+        let pages = serve_oparl_papers(&server, 60, 25);
         let test = TestConfig::new(&database.url, "");
-        test.connector(
-            "ratsinfo",
-            &format!(
-                "id = \"ratsinfo\"\nkind = \"oparl\"\npartner = \"hankensbuettel\"\nsource = \"{base}/oparl/body/1\"\n\
-                 lists = [\"paper\"]\nincremental = true\n"
-            ),
-        );
+        test.connector("ratsinfo", &oparl_connector(&base, true));
         let config = test.load();
         let store = open_store(&config).await.expect("store");
         let hub = hub(config, &store);

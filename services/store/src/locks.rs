@@ -21,10 +21,10 @@ use crate::StoreError;
 /// A held connector lock; dropping it releases the lock.
 pub struct ConnectorLock {
     connector: String,
-    _held: Held,
+    held: Held,
 }
 
-/// Never read: these are held for what dropping them does.
+/// Held for what dropping them does (the PostgreSQL session also unlocks first, see `Drop`).
 #[allow(dead_code)]
 enum Held {
     /// Closing the session releases the advisory lock.
@@ -47,6 +47,19 @@ impl ConnectorLock {
 
 impl Drop for ConnectorLock {
     fn drop(&mut self) {
+        // Closing the session frees the advisory lock only once the server has ended that session, which can be
+        // after a new session of the next run of this connector asked for it (measured: a back-to-back run was
+        // skipped as "in progress"). Unlocking first frees it before the drop returns.
+        if let Held::Postgres(conn) = &mut self.held {
+            if let DbConnection::Postgresql(pg) = conn.as_mut() {
+                let unlocked = diesel::sql_query("SELECT pg_advisory_unlock($1) AS locked")
+                    .bind::<diesel::sql_types::BigInt, _>(advisory_key(&self.connector))
+                    .get_result::<Locked>(pg);
+                if let Err(error) = unlocked {
+                    tracing::warn!(connector = %self.connector, %error, "could not unlock the connector; closing the session frees it");
+                }
+            }
+        }
         tracing::debug!(connector = %self.connector, "connector lock released");
     }
 }
@@ -84,7 +97,7 @@ pub fn try_lock(url: &DatabaseUrl, connector: &str) -> Result<Option<ConnectorLo
                 .bind::<diesel::sql_types::BigInt, _>(advisory_key(connector))
                 .get_result::<Locked>(pg)?
                 .locked;
-            Ok(locked.then(|| ConnectorLock { connector: connector.to_owned(), _held: Held::Postgres(Box::new(conn)) }))
+            Ok(locked.then(|| ConnectorLock { connector: connector.to_owned(), held: Held::Postgres(Box::new(conn)) }))
         }
         DatabaseUrl::Sqlite(path) => {
             let dir = lock_dir(path);
@@ -98,7 +111,7 @@ pub fn try_lock(url: &DatabaseUrl, connector: &str) -> Result<Option<ConnectorLo
                 .open(&file_path)
                 .map_err(|error| lock_error(&file_path, error))?;
             if try_flock(&file).map_err(|error| lock_error(&file_path, error))? {
-                Ok(Some(ConnectorLock { connector: connector.to_owned(), _held: Held::File(file) }))
+                Ok(Some(ConnectorLock { connector: connector.to_owned(), held: Held::File(file) }))
             } else {
                 Ok(None)
             }

@@ -331,3 +331,36 @@ async fn watermarks_are_kept_with_successful_runs_only() {
         assert_eq!(runs.iter().map(|run| run.status.as_str()).collect::<Vec<_>>(), ["failed", "succeeded"]);
     }
 }
+
+/// A run started the moment the connector's previous run returned finds the connector free: the lock is released
+/// before `finish` returns (on PostgreSQL, closing the lock's session alone left the advisory lock held until the
+/// server had ended that session, and a quick next trigger was skipped as "in progress"). Four connectors at once,
+/// to keep the server busy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_run_right_after_the_previous_one_is_not_skipped() {
+    for database in testing::all() {
+        let store = open(&database);
+        let mut connectors = tokio::task::JoinSet::new();
+        for connector in ["eins", "zwei", "drei", "vier"] {
+            let store = store.clone();
+            connectors.spawn(async move {
+                for round in 0..100 {
+                    let run = match store.begin_run(request(connector)).await {
+                        Ok(run) => run,
+                        Err(error) => return Err(format!("{connector}: run {round} after a finished one: {error}")),
+                    };
+                    let summary = run.finish(RunOutcome::default()).await;
+                    if summary.status != RunStatus::Succeeded {
+                        return Err(format!("{connector}: {summary:?}"));
+                    }
+                }
+                Ok(())
+            });
+        }
+        while let Some(result) = connectors.join_next().await {
+            if let Err(error) = result.expect("task") {
+                panic!("{}: {error}", database.backend);
+            }
+        }
+    }
+}

@@ -137,7 +137,7 @@ pub async fn list(_reader: Reader, state: web::Data<ApiState>, request: HttpRequ
     let store = state.store.clone();
     let data = web::block(move || views(&store, control.as_ref())).await??;
     let meta = json!({ "count": data.len() });
-    Ok(HttpResponse::Ok().json(ListPage { data, links: Links::default(), meta }))
+    crate::format::json(&request, &ListPage { data, links: Links::default(), meta })
 }
 
 /// `GET /api/v1/connectors/{id}/runs`: the connector's runs, newest first, skipped triggers included.
@@ -148,6 +148,7 @@ pub async fn runs(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
+    crate::list::check_id(&id)?;
     let control = control(&state)?;
     if !control.connectors().iter().any(|info| info.id == id) {
         return Err(Problem::not_found(format!("connector `{id}` is not configured")));
@@ -174,7 +175,7 @@ pub async fn runs(
     } else {
         None
     };
-    Ok(HttpResponse::Ok().json(ListPage { data: runs, links: Links { next }, meta: json!({ "limit": limit }) }))
+    crate::format::json(&request, &ListPage { data: runs, links: Links { next }, meta: json!({ "limit": limit }) })
 }
 
 /// `POST /api/v1/connectors/{id}/runs` (admin): starts a run; 202 with its id, 409 if the connector is running.
@@ -184,6 +185,7 @@ pub async fn trigger(
     path: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
+    crate::list::check_id(&id)?;
     let control = control(&state)?;
     tracing::info!(connector = %id, token = %admin.token, "run requested over the API");
     let run_id = control.trigger(&id).await?;

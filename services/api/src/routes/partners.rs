@@ -18,5 +18,5 @@ pub async fn list(state: web::Data<ApiState>, request: HttpRequest) -> Result<Ht
     })
     .await??;
     let meta = json!({ "count": partners.len() });
-    Ok(HttpResponse::Ok().json(ListPage { data: partners, links: Links::default(), meta }))
+    crate::format::json(&request, &ListPage { data: partners, links: Links::default(), meta })
 }

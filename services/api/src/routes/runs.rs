@@ -82,17 +82,18 @@ pub async fn list(state: web::Data<ApiState>, request: HttpRequest) -> Result<Ht
         None
     };
     let meta = json!({ "limit": limit });
-    Ok(HttpResponse::Ok().json(ListPage { data: runs, links: Links { next }, meta }))
+    crate::format::json(&request, &ListPage { data: runs, links: Links { next }, meta })
 }
 
 /// One run; its rejected records (values from the sources) only for admin tokens, as ARCHITECTURE.md says.
 pub async fn get(
     state: web::Data<ApiState>,
+    request: HttpRequest,
     path: web::Path<String>,
     admin: Option<crate::auth::Admin>,
 ) -> Result<HttpResponse, Problem> {
     let with_rejects = admin.is_some();
-    let id: i64 = path.parse().map_err(|_| Problem::bad_request("path segment `id` must be a run number"))?;
+    let id: i64 = path.parse().map_err(|_| Problem::bad_parameter("id", "must be a run number"))?;
     let store = state.store.clone();
     let found = web::block(move || -> Result<_, ikz_store::StoreError> {
         let mut conn = store.connection()?;
@@ -109,7 +110,7 @@ pub async fn get(
     if with_rejects {
         body["rejected_records"] = serde_json::to_value(&rejects).map_err(Problem::internal)?;
     }
-    Ok(HttpResponse::Ok().json(json!({ "data": body })))
+    crate::format::json(&request, &json!({ "data": body }))
 }
 
 /// Cursors are opaque to clients; today they carry the last run id seen.
