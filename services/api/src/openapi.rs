@@ -298,7 +298,14 @@ fn connector_paths(paths: PathsBuilder) -> PathsBuilder {
     paths.path("/api/v1/connectors", get(list)).path("/api/v1/connectors/{id}/runs", item)
 }
 
-/// Swagger UI at `/api/docs/` (assets compiled into the binary) serving the document at `/api/v1/openapi.json`.
+/// `GET /api/v1/openapi.json`: the document, built once.
+pub async fn serve() -> actix_web::HttpResponse {
+    static DOCUMENT: std::sync::OnceLock<actix_web::web::Bytes> = std::sync::OnceLock::new();
+    let body = DOCUMENT.get_or_init(|| serde_json::to_vec(&document()).unwrap_or_default().into());
+    actix_web::HttpResponse::Ok().content_type("application/json").body(body.clone())
+}
+
+/// Swagger UI at `/api/docs/` (assets compiled into the binary) reading the document at `/api/v1/openapi.json`.
 pub fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {
-    utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", document())
+    utoipa_swagger_ui::SwaggerUi::new("/api/docs/{_:.*}").config(utoipa_swagger_ui::Config::new([crate::OPENAPI_PATH]))
 }

@@ -92,7 +92,7 @@ pub async fn get(
     admin: Option<crate::auth::Admin>,
 ) -> Result<HttpResponse, Problem> {
     let with_rejects = admin.is_some();
-    let id: i64 = path.parse().map_err(|_| Problem::bad_request("path segment `id` must be a run number"))?;
+    let id: i64 = path.parse().map_err(|_| Problem::bad_parameter("id", "must be a run number (a whole number)"))?;
     let store = state.store.clone();
     let found = web::block(move || -> Result<_, ikz_store::StoreError> {
         let mut conn = store.connection()?;
