@@ -5,8 +5,10 @@
 //! Handlers run store calls in `web::block`, never on the async threads.
 
 pub mod auth;
+pub mod cors;
 mod export;
 pub mod format;
+pub mod limits;
 pub mod list;
 pub mod metrics;
 pub mod openapi;
@@ -16,6 +18,7 @@ pub mod served;
 
 use std::sync::Arc;
 
+use actix_web::dev::HttpServiceFactory;
 use actix_web::http::header;
 use actix_web::{guard, web, HttpResponse};
 use ikz_store::Store;
@@ -33,34 +36,42 @@ pub struct ApiState {
     pub metrics: Arc<metrics::Metrics>,
     /// The hub's connectors and run trigger; `None` serves no connector routes.
     pub connectors: Option<Arc<dyn ConnectorControl>>,
+    /// URL length, body size and time limits (the [`limits`] middlewares and body-taking handlers).
+    pub limits: limits::Limits,
 }
 
 impl ApiState {
     /// Public reads, no tokens, no connectors.
     pub fn new(store: Store) -> Self {
-        ApiState { store, auth: Arc::default(), metrics: Arc::default(), connectors: None }
+        ApiState {
+            store,
+            auth: Arc::default(),
+            metrics: Arc::default(),
+            connectors: None,
+            limits: limits::Limits::default(),
+        }
     }
 }
 
 /// Where routes go: an actix scope or app, or nowhere (when only the list of routes is wanted).
 trait RouteTarget: Sized {
-    fn add(self, resource: actix_web::Resource) -> Self;
+    fn add<R: HttpServiceFactory + 'static>(self, resource: R) -> Self;
 }
 
 impl RouteTarget for actix_web::Scope {
-    fn add(self, resource: actix_web::Resource) -> Self {
+    fn add<R: HttpServiceFactory + 'static>(self, resource: R) -> Self {
         self.service(resource)
     }
 }
 
 impl RouteTarget for &mut web::ServiceConfig {
-    fn add(self, resource: actix_web::Resource) -> Self {
+    fn add<R: HttpServiceFactory + 'static>(self, resource: R) -> Self {
         self.service(resource)
     }
 }
 
 impl RouteTarget for () {
-    fn add(self, _resource: actix_web::Resource) -> Self {}
+    fn add<R: HttpServiceFactory + 'static>(self, _resource: R) -> Self {}
 }
 
 /// One registered route: method and full path in actix's pattern syntax (`/api/v1/schools/{id}`).
@@ -81,7 +92,8 @@ struct PathRoutes {
 /// OpenAPI check come from the same calls.
 ///
 /// The routes of a path form one resource: a GET route answers HEAD too, OPTIONS answers 204 with `Allow`, and any
-/// other method gets a 405 problem with `Allow` (not the catch-all 404: the path exists).
+/// other method gets a 405 problem with `Allow` (not the catch-all 404: the path exists). Each resource runs under the
+/// request time limit ([`limits::time_limit`]).
 struct Routes<T> {
     target: T,
     prefix: &'static str,
@@ -158,7 +170,7 @@ impl<T: RouteTarget> Routes<T> {
             for route in routes {
                 resource = resource.route(route);
             }
-            target = target.add(resource);
+            target = target.add(resource.wrap(actix_web::middleware::from_fn(limits::time_limit)));
         }
         (target, self.entries)
     }

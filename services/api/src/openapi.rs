@@ -2,7 +2,8 @@
 //! (parameters and sort fields cannot drift from the code), and the vendored Swagger UI.
 
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Required, ResponseBuilder};
 
 use crate::list::{COMMON, MAX_LIMIT};
@@ -114,7 +115,20 @@ fn operation(id: String, tag: &str, summary: String) -> OperationBuilder {
         .response("400", problem_response("A parameter is wrong; `parameter` names it."))
         .response("401", problem_response("A Bearer token is required (`public_read` is off) or the token is unknown."))
         .response("403", problem_response("The token lacks the scope this route needs."))
-        .response("503", problem_response("The database is not reachable."))
+        .response("414", url_too_long())
+        .response("503", unavailable())
+}
+
+/// Every path: the URL length limit is checked before routing.
+fn url_too_long() -> utoipa::openapi::Response {
+    problem_response("The URL is longer than the server's limit (`server.max_url_bytes`, 8 KiB by default).")
+}
+
+fn unavailable() -> utoipa::openapi::Response {
+    problem_response(
+        "The database is not reachable, or the request did not complete within the server's time limit \
+         (`server.request_timeout`).",
+    )
 }
 
 fn get(operation: OperationBuilder) -> PathItem {
@@ -227,6 +241,7 @@ pub fn document() -> OpenApi {
             .tag("operations")
             .summary(Some(summary))
             .response("200", json("OK"))
+            .response("414", url_too_long())
             .response("503", problem_response("Not ready."));
         paths = paths.path(path, get(item));
     }
@@ -239,13 +254,15 @@ pub fn document() -> OpenApi {
             ResponseBuilder::new()
                 .description("Prometheus text exposition format.")
                 .content("text/plain", ContentBuilder::new().build()),
-        );
+        )
+        .response("414", url_too_long());
     paths = paths.path("/metrics", get(metrics));
     let document = OperationBuilder::new()
         .operation_id(Some("openapi"))
         .tag("operations")
         .summary(Some("This OpenAPI 3.1 document (Swagger UI at /api/docs/)"))
-        .response("200", json("The document."));
+        .response("200", json("The document."))
+        .response("414", url_too_long());
     paths = paths.path(crate::OPENAPI_PATH, get(document));
     OpenApiBuilder::new()
         .info(InfoBuilder::new().title("ikz-hub API").version(env!("CARGO_PKG_VERSION")).description(Some(
@@ -287,12 +304,32 @@ fn connector_paths(paths: PathsBuilder) -> PathsBuilder {
         .tag("connectors")
         .summary(Some("Start a run now (admin)"))
         .parameter(path_id(Type::String))
+        .request_body(Some(
+            RequestBodyBuilder::new()
+                .description(Some("Optional: no body, or an empty JSON object (the trigger takes no options yet)."))
+                .required(Some(Required::False))
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::Object)
+                                .additional_properties(Some(AdditionalProperties::FreeForm(false))),
+                        ))
+                        .build(),
+                )
+                .build(),
+        ))
         .response("202", json("`{data: {run_id, connector, status, href}}`; `Location` names the run."))
+        .response("400", problem_response("The body is not an empty JSON object (`parameter`: `body`)."))
         .response("401", problem_response("No or unknown Bearer token."))
         .response("403", problem_response("The token lacks the `admin` scope."))
         .response("404", problem_response("No such connector."))
         .response("409", problem_response("Disabled, or running already (recorded as a skipped run)."))
-        .response("503", problem_response("Shutting down, or no connectors on this server."));
+        .response("413", problem_response("The body is larger than the server's limit (`server.max_body_bytes`)."))
+        .response("414", url_too_long())
+        .response("415", problem_response("The body is not `application/json`."))
+        .response("503", problem_response("Shutting down, no connectors on this server, or past the time limit."));
     let mut item = PathItem::new(HttpMethod::Get, runs.build());
     item.post = Some(trigger.build());
     paths.path("/api/v1/connectors", get(list)).path("/api/v1/connectors/{id}/runs", item)

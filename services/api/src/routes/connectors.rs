@@ -178,12 +178,22 @@ pub async fn runs(
 }
 
 /// `POST /api/v1/connectors/{id}/runs` (admin): starts a run; 202 with its id, 409 if the connector is running.
+///
+/// The body is optional: none, or an empty JSON object (`{}`, which HTTP clients often send with a POST). It has no
+/// members yet; any member is refused, so that a client expecting an option to take effect learns it does not.
 pub async fn trigger(
     admin: Admin,
     state: web::Data<ApiState>,
+    request: HttpRequest,
     path: web::Path<String>,
+    body: web::Payload,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
+    let options = crate::limits::json_object_body(&request, body, state.limits.max_body_bytes).await?;
+    if let Some(member) = options.keys().next() {
+        let shown: String = member.chars().take(40).filter(|c| !c.is_control()).collect();
+        return Err(Problem::bad_parameter("body", format!("unknown member `{shown}`; the body takes no members")));
+    }
     let control = control(&state)?;
     tracing::info!(connector = %id, token = %admin.token, "run requested over the API");
     let run_id = control.trigger(&id).await?;
