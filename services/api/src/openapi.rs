@@ -3,8 +3,12 @@
 
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Type};
-use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Required, ResponseBuilder};
+use utoipa::openapi::schema::{
+    AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
+use utoipa::openapi::{
+    ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required, ResponseBuilder,
+};
 
 use crate::list::{COMMON, MAX_LIMIT};
 use crate::routes::resources::{self as r, ListSpec};
@@ -39,7 +43,8 @@ fn describe(name: &str) -> String {
             .into(),
         "q" => "Full-text search (SQLite FTS5, PostgreSQL tsvector with the German configuration): every word must \
                 occur as a word or word prefix (`medienentw` finds `Medienentwicklungsplanung`); case and umlaut \
-                spelling do not matter (ä = ae, ö = oe, ü = ue, ß = ss). At most 200 characters, 8 words."
+                spelling do not matter (ä = ae, ö = oe, ü = ue, ß = ss). At most 200 characters, 8 words; a text \
+                without a letter or digit finds nothing."
             .into(),
         "partner" => "Partner slug (for schools and their parts: the Schulträger).".into(),
         "from" | "to" => "Date (YYYY-MM-DD), inclusive.".into(),
@@ -52,12 +57,47 @@ fn describe(name: &str) -> String {
     }
 }
 
-fn query_parameter(name: &str, kind: Type) -> utoipa::openapi::path::Parameter {
-    let mut schema = ObjectBuilder::new().schema_type(kind);
-    // The bounds the handlers enforce, so clients (and Schemathesis) know what a 400 will answer.
-    if name == "limit" {
-        schema = schema.minimum(Some(1)).maximum(Some(MAX_LIMIT));
-    }
+/// What the handlers take as text (`list::check_text`): not empty, no control characters (C0, DEL, C1) and no
+/// U+FFFD (what undecodable bytes turn into). An empty value is a 400, not "no filter": a client whose variable
+/// was empty must not get the unfiltered list.
+const TEXT_PATTERN: &str = "^[^\\x00-\\x1F\\x7F-\\x9F\\uFFFD]+$";
+
+fn text_schema() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).pattern(Some(TEXT_PATTERN))
+}
+
+fn enum_schema(values: impl IntoIterator<Item = String>) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(values))
+}
+
+fn date_schema(format: KnownFormat) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(format)))
+}
+
+/// The schema of a query parameter: the bounds, formats and values the handlers check, so clients (and
+/// Schemathesis) know what a 400 will answer. `sorts` are the list's sort fields.
+fn query_schema(name: &str, sorts: &[&str], allowed: Option<&[&str]>) -> RefOr<Schema> {
+    let schema = match name {
+        "limit" => ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(MAX_LIMIT)),
+        "cancelled" | "public" | "authoritative" | "include_deleted" => ObjectBuilder::new().schema_type(Type::Boolean),
+        "from" | "to" => date_schema(KnownFormat::Date),
+        "modified_since" => {
+            return OneOfBuilder::new()
+                .item(date_schema(KnownFormat::DateTime))
+                .item(date_schema(KnownFormat::Date))
+                .into()
+        }
+        "sort" => enum_schema(sorts.iter().flat_map(|sort| [sort.to_string(), format!("-{sort}")])),
+        "q" => text_schema().max_length(Some(crate::list::MAX_SEARCH_CHARS)),
+        _ => match allowed {
+            Some(values) => enum_schema(values.iter().map(|value| value.to_string())),
+            None => text_schema(),
+        },
+    };
+    schema.into()
+}
+
+fn query_parameter(name: &str, schema: RefOr<Schema>) -> utoipa::openapi::path::Parameter {
     ParameterBuilder::new()
         .name(name)
         .parameter_in(ParameterIn::Query)
@@ -67,13 +107,33 @@ fn query_parameter(name: &str, kind: Type) -> utoipa::openapi::path::Parameter {
         .build()
 }
 
-/// A record id: printable text, no control characters (the handlers answer 400 for those).
+/// The run log's parameters (`/import-runs`, `/connectors/{id}/runs`).
+fn run_parameters(mut operation: OperationBuilder, names: &[&str]) -> OperationBuilder {
+    let statuses: Vec<&str> = ikz_store::RunStatus::ALL.iter().map(|status| status.as_str()).collect();
+    for name in names {
+        let schema = match *name {
+            "status" => query_schema(name, &[], Some(&statuses)),
+            // `r` and the last run id seen, in hex (see routes::runs).
+            "cursor" => {
+                ObjectBuilder::new().schema_type(Type::String).pattern(Some("^r0*[1-9a-f][0-9a-f]{0,14}$")).into()
+            }
+            _ => query_schema(name, &[], None),
+        };
+        operation = operation.parameter(query_parameter(name, schema));
+    }
+    operation
+}
+
+/// A record id: printable text (the handlers answer 400 for control characters).
 fn id_schema(kind: Type) -> ObjectBuilder {
-    let schema = ObjectBuilder::new().schema_type(kind.clone());
-    if kind == Type::String {
-        schema.min_length(Some(1)).pattern(Some("^[^\\x00-\\x1F\\x7F]+$"))
-    } else {
-        schema
+    match kind {
+        Type::String => text_schema(),
+        // Run ids: positive, and within what the database stores.
+        _ => ObjectBuilder::new()
+            .schema_type(kind)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(1))
+            .maximum(Some(i64::MAX)),
     }
 }
 
@@ -173,12 +233,8 @@ pub fn document() -> OpenApi {
                     ),
             );
             for name in COMMON.iter().chain(spec.params) {
-                let kind = match *name {
-                    "limit" => Type::Integer,
-                    "cancelled" | "public" | "authoritative" => Type::Boolean,
-                    _ => Type::String,
-                };
-                list = list.parameter(query_parameter(name, kind));
+                list = list
+                    .parameter(query_parameter(name, query_schema(name, &sort_names, r::allowed_values(spec, name))));
             }
             paths = paths.path(format!("/api/v1{path}{suffix}"), get(list));
         }
@@ -208,20 +264,18 @@ pub fn document() -> OpenApi {
                 .parameter_in(ParameterIn::Query)
                 .required(Required::True)
                 .description(Some(describe("program")))
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)))),
+                .schema(Some(text_schema())),
         )
         .response("200", json("`{data: {program, partners, total}}`"))
         .response("404", problem_response("No such program."));
     paths = paths.path("/api/v1/funding/summary", get(summary));
     let partners = operation("list_partners".into(), "partners", "The IKZ partners".into())
-        .parameter(query_parameter("include_deleted", Type::Boolean))
+        .parameter(query_parameter("include_deleted", query_schema("include_deleted", &[], None)))
         .response("200", json("All partners."));
     paths = paths.path("/api/v1/partners", get(partners));
-    let mut runs = operation("list_import_runs".into(), "import-runs", "Import runs, newest first".into())
+    let runs = operation("list_import_runs".into(), "import-runs", "Import runs, newest first".into())
         .response("200", json("One page."));
-    for name in ["connector", "status", "limit", "cursor"] {
-        runs = runs.parameter(query_parameter(name, if name == "limit" { Type::Integer } else { Type::String }));
-    }
+    let runs = run_parameters(runs, &["connector", "status", "limit", "cursor"]);
     paths = paths.path("/api/v1/import-runs", get(runs));
     let run = operation("get_import_run".into(), "import-runs", "One import run with its rejected records".into())
         .parameter(
@@ -229,7 +283,7 @@ pub fn document() -> OpenApi {
                 .name("id")
                 .parameter_in(ParameterIn::Path)
                 .required(Required::True)
-                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer))),
+                .schema(Some(id_schema(Type::Integer))),
         )
         .response("200", json("`{data: run}`"))
         .response("404", problem_response("No such run."));
@@ -292,13 +346,11 @@ fn connector_paths(paths: PathsBuilder) -> PathsBuilder {
         .response("200", json("`{data: [connector], links, meta}`"))
         .response("401", problem_response("A token is required (`public_read` is off)."))
         .response("403", problem_response("The token lacks the `read` scope."));
-    let mut runs = operation("list_connector_runs".into(), "connectors", "Runs of one connector, newest first".into())
+    let runs = operation("list_connector_runs".into(), "connectors", "Runs of one connector, newest first".into())
         .parameter(path_id(Type::String))
         .response("200", json("One page of runs, skipped triggers included."))
         .response("404", problem_response("No such connector."));
-    for name in ["status", "limit", "cursor"] {
-        runs = runs.parameter(query_parameter(name, if name == "limit" { Type::Integer } else { Type::String }));
-    }
+    let runs = run_parameters(runs, &["status", "limit", "cursor"]);
     let trigger = OperationBuilder::new()
         .operation_id(Some("trigger_connector_run"))
         .tag("connectors")

@@ -118,7 +118,12 @@ fn encode_cursor(id: i64) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Option<i64> {
-    cursor.strip_prefix('r').and_then(|hex| i64::from_str_radix(hex, 16).ok()).filter(|id| *id > 0)
+    // Lower-case hex digits only (`from_str_radix` would take a sign and upper case too).
+    cursor
+        .strip_prefix('r')
+        .filter(|hex| !hex.is_empty() && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .and_then(|hex| i64::from_str_radix(hex, 16).ok())
+        .filter(|id| *id > 0)
 }
 
 #[cfg(test)]
@@ -131,5 +136,8 @@ mod tests {
         assert_eq!(decode_cursor("4711"), None);
         assert_eq!(decode_cursor("rzz"), None);
         assert_eq!(decode_cursor("r-5"), None);
+        assert_eq!(decode_cursor("r+5"), None);
+        assert_eq!(decode_cursor("rA"), None);
+        assert_eq!(decode_cursor("r0"), None);
     }
 }
