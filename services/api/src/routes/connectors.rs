@@ -22,7 +22,7 @@ use crate::auth::{Admin, Reader};
 use crate::{ApiState, Problem};
 
 /// A configured connector as the hub describes it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectorInfo {
     pub id: String,
     pub kind: String,
@@ -83,7 +83,8 @@ pub trait ConnectorControl: Send + Sync {
 }
 
 /// A connector with its run history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Connector)]
 pub struct ConnectorView {
     #[serde(flatten)]
     pub info: ConnectorInfo,
@@ -198,7 +199,17 @@ pub async fn trigger(
     tracing::info!(connector = %id, token = %admin.token, "run requested over the API");
     let run_id = control.trigger(&id).await?;
     let location = format!("/api/v1/import-runs/{run_id}");
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, location.clone()))
-        .json(json!({ "data": { "run_id": run_id, "connector": id, "status": "running", "href": location } })))
+    let started = TriggeredRun { run_id, connector: id, status: "running", href: location.clone() };
+    Ok(HttpResponse::Accepted().insert_header((header::LOCATION, location)).json(json!({ "data": started })))
+}
+
+/// A run the trigger started.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TriggeredRun {
+    pub run_id: i64,
+    pub connector: String,
+    /// `running`: the run is recorded and goes on in the background.
+    pub status: &'static str,
+    /// The run in the run log (also the `Location` header).
+    pub href: String,
 }

@@ -462,6 +462,8 @@ pub async fn funding_summary(state: web::Data<ApiState>, request: HttpRequest) -
     .ok_or_else(|| missing("funding program", &program))?;
     let mut value = serde_json::to_value(&summary).map_err(Problem::internal)?;
     add_eur(&mut value);
+    // The program as every record is served (with `deleted`).
+    value["program"] = serde_json::to_value(Item::from_row(&summary.program)?).map_err(Problem::internal)?;
     format::document(&request, value)
 }
 

@@ -4,30 +4,47 @@
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::schema::{
-    AdditionalProperties, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, SchemaType,
+    Type,
 };
 use utoipa::openapi::{
-    ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required, ResponseBuilder,
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, RefOr, Required,
+    ResponseBuilder,
 };
 
 use crate::list::{COMMON, MAX_LIMIT};
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 use crate::routes::resources::{self as r, ListSpec};
 
-/// Every list: its path, its specification, whether `/{id}` exists, and what the record adds.
-pub fn lists() -> Vec<(&'static str, &'static ListSpec, &'static str)> {
+mod schemas;
+
+pub use schemas::components;
+
+/// A documented list: its path, its specification, the component of its rows and of its record route.
+pub struct ListDoc {
+    pub path: &'static str,
+    pub spec: &'static ListSpec,
+    pub row: &'static str,
+    pub detail: &'static str,
+}
+
+/// Every entity list (each with `/{id}`).
+pub fn lists() -> Vec<ListDoc> {
+    let list = |path, spec, row, detail| ListDoc { path, spec, row, detail };
     vec![
-        ("/organizations", &r::ORGANIZATIONS, "An organization (Gremium)."),
-        ("/meetings", &r::MEETINGS, "A meeting with its `agenda` (agenda items in order) and `files`."),
-        ("/agenda-items", &r::AGENDA_ITEMS, "An agenda item (TOP)."),
-        ("/papers", &r::PAPERS, "A paper with its `consultations`, `files` and `agenda_items`."),
-        ("/decisions", &r::DECISIONS, "A consultation (station of the Beratungsfolge) and its result."),
-        ("/files", &r::FILES, "A file."),
-        ("/schools", &r::SCHOOLS, "A school with `media_concept`, `media_concepts`, `equipment` and `funding`."),
-        ("/media-concepts", &r::MEDIA_CONCEPTS, "A media concept."),
-        ("/equipment", &r::EQUIPMENT, "An equipment count."),
-        ("/funding/programs", &r::FUNDING_PROGRAMS, "A funding program."),
-        ("/funding/budgets", &r::FUNDING_BUDGETS, "A funding budget."),
-        ("/funding/applications", &r::FUNDING_APPLICATIONS, "A funding application."),
+        list("/organizations", &r::ORGANIZATIONS, "Organization", "Organization"),
+        list("/meetings", &r::MEETINGS, "Meeting", "MeetingDetail"),
+        list("/agenda-items", &r::AGENDA_ITEMS, "AgendaItem", "AgendaItem"),
+        list("/papers", &r::PAPERS, "Paper", "PaperDetail"),
+        list("/decisions", &r::DECISIONS, "Decision", "Decision"),
+        list("/files", &r::FILES, "File", "File"),
+        list("/schools", &r::SCHOOLS, "School", "SchoolDetail"),
+        list("/media-concepts", &r::MEDIA_CONCEPTS, "MediaConcept", "MediaConcept"),
+        list("/equipment", &r::EQUIPMENT, "Equipment", "Equipment"),
+        list("/funding/programs", &r::FUNDING_PROGRAMS, "FundingProgram", "FundingProgram"),
+        list("/funding/budgets", &r::FUNDING_BUDGETS, "FundingBudget", "FundingBudget"),
+        list("/funding/applications", &r::FUNDING_APPLICATIONS, "FundingApplication", "FundingApplication"),
     ]
 }
 
@@ -156,14 +173,41 @@ fn problem_schema() -> utoipa::openapi::schema::Object {
         .build()
 }
 
-fn json(description: &str) -> utoipa::openapi::Response {
+fn json(description: &str, schema: impl Into<RefOr<Schema>>) -> utoipa::openapi::Response {
     ResponseBuilder::new()
         .description(description)
-        .content(
-            "application/json",
-            ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::Object))).build(),
-        )
+        .content("application/json", ContentBuilder::new().schema(Some(schema)).build())
         .build()
+}
+
+fn nullable_string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+}
+
+/// `{"data": <component>}`.
+fn document_of(component: &str) -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Object).property("data", schemas::reference(component)).required("data")
+}
+
+/// The list envelope `{"data": [<component>…], "links": {"next": …}, "meta": {…}}`; `meta` holds `members`.
+fn envelope(component: &str, members: &[&str]) -> ObjectBuilder {
+    let links = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("next", nullable_string().description(Some("The next page, or `null` on the last.")))
+        .required("next");
+    let mut meta = ObjectBuilder::new().schema_type(Type::Object);
+    for member in members {
+        let kind = if *member == "sort" { Type::String } else { Type::Integer };
+        meta = meta.property(*member, ObjectBuilder::new().schema_type(kind)).required(*member);
+    }
+    ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("data", ArrayBuilder::new().items(schemas::reference(component)))
+        .property("links", links)
+        .property("meta", meta)
+        .required("data")
+        .required("links")
+        .required("meta")
 }
 
 fn operation(id: String, tag: &str, summary: String) -> OperationBuilder {
@@ -198,7 +242,8 @@ fn get(operation: OperationBuilder) -> PathItem {
 /// The whole document.
 pub fn document() -> OpenApi {
     let mut paths = PathsBuilder::new();
-    for (path, spec, record) in lists() {
+    for doc in lists() {
+        let (path, spec) = (doc.path, doc.spec);
         let tag = path.trim_start_matches('/').split('/').next().unwrap_or("api");
         let operation_name = path.trim_start_matches('/').replace(['/', '-'], "_");
         let sort_names: Vec<&str> = spec.sorts.iter().map(|sort| sort.name).collect();
@@ -218,20 +263,21 @@ pub fn document() -> OpenApi {
                  (CSV streamed, no ETag; XLSX at most 100,000 rows, then a `Link: rel=\"next\"` header). Money: `x_cents` (integer) and `x_eur` (decimal string).",
                 sort_names.join(", ")
             )))
-            .response(
-                "200",
-                ResponseBuilder::new()
-                    .description("One page.")
-                    .content(
-                        "application/json",
-                        ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::Object))).build(),
-                    )
-                    .content("text/csv", ContentBuilder::new().build())
-                    .content(
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                        ContentBuilder::new().build(),
-                    ),
-            );
+            .response("200", {
+                // The suffix decides the format; the plain path serves what `Accept` asks for.
+                let mut page = ResponseBuilder::new().description("One page (an export: the whole list).");
+                if suffix.is_empty() {
+                    let json = envelope(doc.row, &["count", "limit", "sort"]);
+                    page = page.content("application/json", ContentBuilder::new().schema(Some(json)).build());
+                }
+                if suffix != ".xlsx" {
+                    page = page.content("text/csv", ContentBuilder::new().build());
+                }
+                if suffix != ".csv" {
+                    page = page.content(XLSX_TYPE, ContentBuilder::new().build());
+                }
+                page
+            });
             for name in COMMON.iter().chain(spec.params) {
                 list = list
                     .parameter(query_parameter(name, query_schema(name, &sort_names, r::allowed_values(spec, name))));
@@ -239,7 +285,10 @@ pub fn document() -> OpenApi {
             paths = paths.path(format!("/api/v1{path}{suffix}"), get(list));
         }
         let one = operation(format!("get_{operation_name}"), tag, format!("One record of {}", spec.name))
-            .description(Some(format!("{record} Deleted records are served with `\"deleted\": true`.")))
+            .description(Some(format!(
+                "The record (schema `{}`). Deleted records are served with `\"deleted\": true`.",
+                doc.detail
+            )))
             .parameter(
                 ParameterBuilder::new()
                     .name("id")
@@ -247,7 +296,7 @@ pub fn document() -> OpenApi {
                     .required(Required::True)
                     .schema(Some(id_schema(Type::String))),
             )
-            .response("200", json("`{data: record}`"))
+            .response("200", json("`{data: record}`", document_of(doc.detail)))
             .response("404", problem_response("No record with this id."));
         paths = paths.path(format!("/api/v1{path}/{{id}}"), get(one));
     }
@@ -266,15 +315,15 @@ pub fn document() -> OpenApi {
                 .description(Some(describe("program")))
                 .schema(Some(text_schema())),
         )
-        .response("200", json("`{data: {program, partners, total}}`"))
+        .response("200", json("`{data: {program, partners, total}}`", document_of("FundingSummary")))
         .response("404", problem_response("No such program."));
     paths = paths.path("/api/v1/funding/summary", get(summary));
     let partners = operation("list_partners".into(), "partners", "The IKZ partners".into())
         .parameter(query_parameter("include_deleted", query_schema("include_deleted", &[], None)))
-        .response("200", json("All partners."));
+        .response("200", json("All partners.", envelope("Partner", &["count"])));
     paths = paths.path("/api/v1/partners", get(partners));
     let runs = operation("list_import_runs".into(), "import-runs", "Import runs, newest first".into())
-        .response("200", json("One page."));
+        .response("200", json("One page.", envelope("ImportRun", &["limit"])));
     let runs = run_parameters(runs, &["connector", "status", "limit", "cursor"]);
     paths = paths.path("/api/v1/import-runs", get(runs));
     let run = operation("get_import_run".into(), "import-runs", "One import run with its rejected records".into())
@@ -285,7 +334,7 @@ pub fn document() -> OpenApi {
                 .required(Required::True)
                 .schema(Some(id_schema(Type::Integer))),
         )
-        .response("200", json("`{data: run}`"))
+        .response("200", json("`{data: run}`", document_of("ImportRunDetail")))
         .response("404", problem_response("No such run."));
     paths = paths.path("/api/v1/import-runs/{id}", get(run));
     paths = connector_paths(paths);
@@ -294,7 +343,7 @@ pub fn document() -> OpenApi {
             .operation_id(Some(path.trim_start_matches('/')))
             .tag("operations")
             .summary(Some(summary))
-            .response("200", json("OK"))
+            .response("200", json("OK", probe_schema(path)))
             .response("414", url_too_long())
             .response("503", problem_response("Not ready."));
         paths = paths.path(path, get(item));
@@ -315,16 +364,66 @@ pub fn document() -> OpenApi {
         .operation_id(Some("openapi"))
         .tag("operations")
         .summary(Some("This OpenAPI 3.1 document (Swagger UI at /api/docs/)"))
-        .response("200", json("The document."))
+        .response("200", json("The document.", ObjectBuilder::new().schema_type(Type::Object)))
         .response("414", url_too_long());
     paths = paths.path(crate::OPENAPI_PATH, get(document));
-    OpenApiBuilder::new()
+    let mut document = OpenApiBuilder::new()
         .info(InfoBuilder::new().title("ikz-hub API").version(env!("CARGO_PKG_VERSION")).description(Some(
             "Council records, schools and DigitalPakt funding of the IKZ partners. JSON by default; lists \
                      also as CSV and XLSX. ETag/If-None-Match on every read.",
         )))
         .paths(paths)
-        .build()
+        .components(Some(
+            components()
+                .into_iter()
+                .fold(ComponentsBuilder::new(), |builder, (name, schema)| builder.schema(name, schema))
+                .build(),
+        ))
+        .build();
+    prune_unreferenced(&mut document);
+    document
+}
+
+/// Drops the component schemas no operation reaches (the parts of flattened types, merged into their users).
+fn prune_unreferenced(document: &mut OpenApi) {
+    fn references(value: &serde_json::Value, found: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(serde_json::Value::String(target)) = map.get("$ref") {
+                    found.extend(target.strip_prefix("#/components/schemas/").map(str::to_owned));
+                }
+                map.values().for_each(|value| references(value, found));
+            }
+            serde_json::Value::Array(values) => values.iter().for_each(|value| references(value, found)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    references(&serde_json::to_value(&document.paths).unwrap_or_default(), &mut pending);
+    let Some(components) = document.components.as_mut() else { return };
+    let mut reachable = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if reachable.insert(name.clone()) {
+            if let Some(schema) = components.schemas.get(&name) {
+                references(&serde_json::to_value(schema).unwrap_or_default(), &mut pending);
+            }
+        }
+    }
+    components.schemas.retain(|name, _| reachable.contains(name));
+}
+
+/// What `/healthz` and `/readyz` answer.
+fn probe_schema(path: &str) -> ObjectBuilder {
+    let status = ObjectBuilder::new().schema_type(Type::String);
+    let schema = ObjectBuilder::new().schema_type(Type::Object).property("status", status).required("status");
+    if path != "/readyz" {
+        return schema;
+    }
+    schema
+        .property("database", ObjectBuilder::new().schema_type(Type::String).description(Some("sqlite or postgresql")))
+        .property("stale_connectors", ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)))
+        .required("database")
+        .required("stale_connectors")
 }
 
 fn path_id(kind: Type) -> utoipa::openapi::path::Parameter {
@@ -343,12 +442,12 @@ fn connector_paths(paths: PathsBuilder) -> PathsBuilder {
             "Each connector with its schedule, next run, last run, last success and `stale` flag. 503 when this \
              server runs without the hub's connectors.",
         ))
-        .response("200", json("`{data: [connector], links, meta}`"))
+        .response("200", json("`{data: [connector], links, meta}`", envelope("Connector", &["count"])))
         .response("401", problem_response("A token is required (`public_read` is off)."))
         .response("403", problem_response("The token lacks the `read` scope."));
     let runs = operation("list_connector_runs".into(), "connectors", "Runs of one connector, newest first".into())
         .parameter(path_id(Type::String))
-        .response("200", json("One page of runs, skipped triggers included."))
+        .response("200", json("One page of runs, skipped triggers included.", envelope("ImportRun", &["limit"])))
         .response("404", problem_response("No such connector."));
     let runs = run_parameters(runs, &["status", "limit", "cursor"]);
     let trigger = OperationBuilder::new()
@@ -372,7 +471,7 @@ fn connector_paths(paths: PathsBuilder) -> PathsBuilder {
                 )
                 .build(),
         ))
-        .response("202", json("`{data: {run_id, connector, status, href}}`; `Location` names the run."))
+        .response("202", json("The run started; `Location` names it.", document_of("TriggeredRun")))
         .response("400", problem_response("The body is not an empty JSON object (`parameter`: `body`)."))
         .response("401", problem_response("No or unknown Bearer token."))
         .response("403", problem_response("The token lacks the `admin` scope."))
