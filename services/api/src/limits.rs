@@ -117,7 +117,7 @@ pub async fn json_object_body(
         return Err(unsupported_type(request));
     }
     let mut body = web::BytesMut::new();
-    while let Some(chunk) = futures_util_next(&mut payload).await {
+    while let Some(chunk) = next_chunk(&mut payload).await {
         let chunk = chunk.map_err(|error| Problem::bad_parameter("body", format!("cannot be read: {error}")))?;
         if body.len() + chunk.len() > limit {
             return Err(too_large());
@@ -158,7 +158,7 @@ fn unsupported_type(request: &HttpRequest) -> Problem {
 }
 
 /// The next chunk of a payload (`futures::StreamExt::next` without the crate).
-async fn futures_util_next(payload: &mut web::Payload) -> Option<Result<web::Bytes, actix_web::error::PayloadError>> {
+async fn next_chunk(payload: &mut web::Payload) -> Option<Result<web::Bytes, actix_web::error::PayloadError>> {
     use futures_core::Stream;
     std::future::poll_fn(|context| std::pin::Pin::new(&mut *payload).poll_next(context)).await
 }
