@@ -306,7 +306,7 @@ async fn every_list_in_every_order_never_repeats_or_skips_while_records_arrive()
         let (_config, app) = app_with_connector(&database.url, "").await;
         let mut serial = 0;
         let mut walks = 0;
-        for (list, spec, _) in ikz_api::openapi::lists() {
+        for ikz_api::openapi::ListDoc { path: list, spec, .. } in ikz_api::openapi::lists() {
             let kind = kind_of(list);
             let nullable = spec.sorts.iter().any(|sort| sort.kind.nullable());
             let initial: Vec<Record> =

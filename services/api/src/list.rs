@@ -12,6 +12,8 @@ use crate::Problem;
 
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 1000;
+/// Longest full-text query, in characters.
+pub const MAX_SEARCH_CHARS: usize = 200;
 /// Longest accepted parameter value (a cursor is the longest legitimate one).
 const MAX_VALUE_LEN: usize = 1024;
 
@@ -104,17 +106,20 @@ impl Params {
         ))
     }
 
-    /// Full-text terms of `q` (normalised: case and umlaut spelling do not matter).
+    /// Full-text terms of `q` (normalised: case and umlaut spelling do not matter); none without `q`, and none
+    /// for a `q` without a letter or digit (see [`Params::finds_nothing`]).
     pub fn search(&self, name: &str) -> Result<Vec<String>, Problem> {
         let Some(value) = self.text(name)? else { return Ok(Vec::new()) };
-        if value.chars().count() > 200 {
-            return Err(Problem::bad_parameter(name, "longer than 200 characters"));
+        if value.chars().count() > MAX_SEARCH_CHARS {
+            return Err(Problem::bad_parameter(name, format!("longer than {MAX_SEARCH_CHARS} characters")));
         }
-        let terms = search_terms(&value);
-        if terms.is_empty() {
-            return Err(Problem::bad_parameter(name, "contains no word to search for"));
-        }
-        Ok(terms)
+        Ok(search_terms(&value))
+    }
+
+    /// A search for no word (`q=%3F`, punctuation only) finds nothing: what a search box shows for it, where a
+    /// 400 would punish a user's typing and "no filter" would list everything.
+    pub fn finds_nothing(&self, name: &str) -> Result<bool, Problem> {
+        Ok(self.text(name)?.is_some() && self.search(name)?.is_empty())
     }
 
     /// Every pair except `name`, for building links.

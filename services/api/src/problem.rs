@@ -1,6 +1,9 @@
 //! RFC 9457 problem details: every error the API returns.
 
-use actix_web::http::StatusCode;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
@@ -60,7 +63,7 @@ impl ResponseError for Problem {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).content_type("application/problem+json").json(self)
+        HttpResponse::build(self.status_code()).content_type(PROBLEM_TYPE).json(self)
     }
 }
 
@@ -90,4 +93,42 @@ impl From<ikz_store::StoreError> for Problem {
             other => Problem::internal(other),
         }
     }
+}
+
+const PROBLEM_TYPE: &str = "application/problem+json";
+
+/// Middleware over the whole app: an error answered by something other than our handlers (actix-cors refusing a
+/// preflight, an actix extractor) becomes a problem too, with its status and headers; its
+/// text, if short, is the detail.
+pub async fn ensure_problem(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    // (An `Err` passes through: actix answers it with its `error_response`, and ours are problems already.)
+    let response = next.call(request).await?.map_into_boxed_body();
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_TYPE.as_bytes()));
+    if status.as_u16() < 400 || is_problem {
+        return Ok(response);
+    }
+    let (http_request, response) = response.into_parts();
+    let (head, body) = response.into_parts();
+    let title = status.canonical_reason().unwrap_or("Error");
+    let detail = body
+        .try_into_bytes()
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.to_vec()).ok())
+        .map(|text| text.trim().to_owned())
+        .filter(|text| !text.is_empty() && text.len() <= 300 && !text.contains('<'))
+        .unwrap_or_else(|| title.to_owned());
+    let mut problem = Problem::new(status, title, detail).error_response();
+    for (name, value) in head.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok(ServiceResponse::new(http_request, problem))
 }

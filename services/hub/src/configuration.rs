@@ -63,11 +63,28 @@ impl std::error::Error for ConfigErrors {}
 pub struct ServerSettings {
     /// Listen address; `IKZ_BIND` or `serve --bind` override it.
     pub bind: String,
+    /// Origins (`https://schulen.example.de`) whose browser pages may call the API (CORS); none: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// Longest request URL (path and query) in bytes; longer is a 414.
+    pub max_url_bytes: usize,
+    /// Largest request body in bytes; larger is a 413.
+    pub max_body_bytes: usize,
+    /// A request whose handler has not answered after this long gets a 503 ("60s").
+    pub request_timeout: String,
+    /// A client that has not sent its whole request head after this long is cut off with a 408 ("5s").
+    pub client_request_timeout: String,
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { bind: "127.0.0.1:8080".into() }
+        ServerSettings {
+            bind: "127.0.0.1:8080".into(),
+            cors_origins: Vec::new(),
+            max_url_bytes: ikz_api::limits::DEFAULT_MAX_URL_BYTES,
+            max_body_bytes: ikz_api::limits::DEFAULT_MAX_BODY_BYTES,
+            request_timeout: "60s".into(),
+            client_request_timeout: "5s".into(),
+        }
     }
 }
 
@@ -271,6 +288,10 @@ pub struct Config {
     pub retry_backoff: std::time::Duration,
     /// `scheduler.shutdown_grace`, parsed.
     pub shutdown_grace: std::time::Duration,
+    /// The API's limits from `[server]`, parsed.
+    pub limits: ikz_api::limits::Limits,
+    /// `server.client_request_timeout`, parsed.
+    pub client_request_timeout: std::time::Duration,
     pub import: ImportSettings,
     pub http: FetchSettings,
     pub auth: AuthSettings,
@@ -370,6 +391,15 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     };
     let retry_backoff = duration_setting("scheduler.retry_backoff", &settings.scheduler.retry_backoff, 300);
     let shutdown_grace = duration_setting("scheduler.shutdown_grace", &settings.scheduler.shutdown_grace, 30);
+    let request_timeout = duration_setting("server.request_timeout", &settings.server.request_timeout, 60);
+    let client_request_timeout =
+        duration_setting("server.client_request_timeout", &settings.server.client_request_timeout, 5);
+    check_server(&settings.server, &main, &mut collector);
+    let limits = ikz_api::limits::Limits {
+        max_url_bytes: settings.server.max_url_bytes,
+        max_body_bytes: settings.server.max_body_bytes,
+        request_timeout,
+    };
     let default_stale_after = match settings.scheduler.stale_after.as_deref().map(|text| (text, parse_duration(text))) {
         Some((text, Ok(duration))) => Some((text.to_owned(), duration)),
         Some((_, Err(message))) => {
@@ -435,12 +465,36 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
         timezone,
         retry_backoff,
         shutdown_grace,
+        limits,
+        client_request_timeout,
         import: settings.import,
         http: settings.http,
         auth: settings.auth,
         partners,
         connectors,
     })
+}
+
+/// `[server]`: CORS origins as browsers send them, and limits within what actix can enforce.
+fn check_server(server: &ServerSettings, main: &ParsedFile, collector: &mut Collector) {
+    for (index, origin) in server.cors_origins.iter().enumerate() {
+        if let Err(message) = ikz_api::cors::check_origin(origin) {
+            collector.at_field(main, "", None, FieldError::new(format!("server.cors_origins[{index}]"), message));
+        }
+    }
+    let url_range = 256..=ikz_api::limits::MAX_URL_BYTES_LIMIT;
+    if !url_range.contains(&server.max_url_bytes) {
+        let message = format!(
+            "must be from {} to {} bytes (actix reads longer request heads no further)",
+            url_range.start(),
+            url_range.end()
+        );
+        collector.at_field(main, "", None, FieldError::new("server.max_url_bytes", message));
+    }
+    if server.max_body_bytes == 0 {
+        let message = "must be at least 1 byte (`{}` is the smallest body a POST sends)";
+        collector.at_field(main, "", None, FieldError::new("server.max_body_bytes", message));
+    }
 }
 
 /// What connectors inherit from the main file.

@@ -96,13 +96,23 @@ impl Application {
             auth: Arc::new(auth_from(&config)),
             metrics,
             connectors: Some(Arc::new(HubControl(hub.clone()))),
+            limits: config.limits,
         };
+        let cors_origins = config.server.cors_origins.clone();
         let server = HttpServer::new(move || {
+            // The last `wrap` is the outermost: the access log and metrics see every answer; errors from CORS
+            // become problems; CORS headers go onto refusals too, so browser pages can read them. (The time limit
+            // wraps each route: see ikz_api::limits::time_limit.)
             App::new()
+                .wrap(actix_web::middleware::from_fn(ikz_api::limits::check_url))
+                .wrap(ikz_api::cors::middleware(&cors_origins))
+                .wrap(actix_web::middleware::from_fn(ikz_api::problem::ensure_problem))
                 .wrap(actix_web::middleware::from_fn(ikz_api::metrics::track))
                 .wrap(crate::access_log::logger())
                 .configure(ikz_api::configure(state.clone()))
         })
+        // Slow clients: the request head must arrive within this (actix answers 408 and closes the connection).
+        .client_request_timeout(config.client_request_timeout)
         .shutdown_timeout(config.shutdown_grace.as_secs().max(1))
         .listen(listener)?
         .run();

@@ -76,6 +76,28 @@ fn check_config_reports_every_mistake_and_serve_refuses() {
     assert_eq!(serve.status.code(), Some(2), "serve must refuse an invalid config");
 }
 
+/// `[server]`: a malformed CORS origin and limits out of range are reported with file, line:column and field.
+#[test]
+fn check_config_names_a_malformed_cors_origin() {
+    let config = TestConfig::new("sqlite://unused.db");
+    let main = std::fs::read_to_string(config.path()).expect("main");
+    let server = "[server]\ncors_origins = [\n  \"https://schulen.example.de\",\n  \"schulen.example.de/\",\n  \"*\",\n]\nmax_url_bytes = 10\nrequest_timeout = \"gleich\"\n\n";
+    std::fs::write(config.path(), format!("{server}{main}")).expect("write");
+    let output = config.run(&["check-config"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let file = config.path().display().to_string();
+    for expected in [
+        format!("{file}:4:3: field `server.cors_origins[1]`: `schulen.example.de/` is not an origin"),
+        format!("{file}:5:3: field `server.cors_origins[2]`: `*` is not accepted"),
+        format!("{file}:7:1: field `server.max_url_bytes`: must be from 256 to 65536 bytes"),
+        format!("{file}:8:1: field `server.request_timeout`: invalid duration `gleich`"),
+    ] {
+        assert!(stderr.contains(&expected), "missing {expected:?} in:\n{stderr}");
+    }
+    assert!(stderr.contains("4 error(s)"), "{stderr}");
+}
+
 /// `import` and `runs` on the CLI, `preview` writes nothing, exit code 1 for a failed run.
 #[test]
 fn cli_import_preview_and_runs() {

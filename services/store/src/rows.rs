@@ -20,12 +20,33 @@ fn utc<S: serde::Serializer>(at: &NaiveDateTime, serializer: S) -> Result<S::Ok,
     at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true).serialize(serializer)
 }
 
+/// Types that exist only to describe JSON text columns in the OpenAPI document (the rows keep them as text).
+#[cfg(feature = "openapi")]
+pub mod openapi {
+    use chrono::NaiveDate;
+
+    /// A deadline of a funding program.
+    #[derive(utoipa::ToSchema)]
+    pub struct Deadline {
+        pub name: String,
+        pub date: NaiveDate,
+    }
+
+    /// A disbursement (Auszahlung) of a funding application; `amount` in cents.
+    #[derive(utoipa::ToSchema)]
+    pub struct Disbursement {
+        pub date: Option<NaiveDate>,
+        pub amount: i64,
+    }
+}
+
 fn utc_opt<S: serde::Serializer>(at: &Option<NaiveDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
     at.map(|at| at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).serialize(serializer)
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = organization, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Organization))]
 pub struct OrganizationRow {
     pub id: String,
     pub source: String,
@@ -51,6 +72,7 @@ pub struct OrganizationRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = person, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Person))]
 pub struct PersonRow {
     pub id: String,
     pub source: String,
@@ -74,6 +96,7 @@ pub struct PersonRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = membership, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Membership))]
 pub struct MembershipRow {
     pub id: String,
     pub source: String,
@@ -99,6 +122,7 @@ pub struct MembershipRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = meeting, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Meeting))]
 pub struct MeetingRow {
     pub id: String,
     pub source: String,
@@ -115,6 +139,7 @@ pub struct MeetingRow {
     pub deleted_at: Option<NaiveDateTime>,
     pub partner: String,
     #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub organization_ids: String,
     pub name: String,
     #[serde(serialize_with = "utc_opt")]
@@ -129,6 +154,7 @@ pub struct MeetingRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = agenda_item, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = AgendaItem))]
 pub struct AgendaItemRow {
     pub id: String,
     pub source: String,
@@ -156,6 +182,7 @@ pub struct AgendaItemRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = paper, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Paper))]
 pub struct PaperRow {
     pub id: String,
     pub source: String,
@@ -188,6 +215,7 @@ pub struct PaperRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = consultation, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Decision))]
 pub struct ConsultationRow {
     pub id: String,
     pub source: String,
@@ -217,6 +245,7 @@ pub struct ConsultationRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = file, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = File))]
 pub struct FileRow {
     pub id: String,
     pub source: String,
@@ -243,6 +272,7 @@ pub struct FileRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = school, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = School))]
 pub struct SchoolRow {
     pub id: String,
     pub source: String,
@@ -261,8 +291,10 @@ pub struct SchoolRow {
     pub school_number: String,
     pub name: String,
     #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub school_types_raw: String,
     #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub school_types: String,
     pub legal_status: Option<String>,
     pub traeger_name: Option<String>,
@@ -282,6 +314,7 @@ pub struct SchoolRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = media_concept, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = MediaConcept))]
 pub struct MediaConceptRow {
     pub id: String,
     pub source: String,
@@ -306,6 +339,7 @@ pub struct MediaConceptRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = equipment, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Equipment))]
 pub struct EquipmentRow {
     pub id: String,
     pub source: String,
@@ -328,6 +362,7 @@ pub struct EquipmentRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = funding_program, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = FundingProgram))]
 pub struct FundingProgramRow {
     pub id: String,
     pub source: String,
@@ -347,13 +382,16 @@ pub struct FundingProgramRow {
     pub period_start: Option<NaiveDate>,
     pub period_end: Option<NaiveDate>,
     #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Deadline>))]
     pub deadlines: String,
     #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub measures: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = funding_budget, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = FundingBudget))]
 pub struct FundingBudgetRow {
     pub id: String,
     pub source: String,
@@ -377,6 +415,7 @@ pub struct FundingBudgetRow {
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = funding_application, treat_none_as_null = true, treat_none_as_default_value = false)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = FundingApplication))]
 pub struct FundingApplicationRow {
     pub id: String,
     pub source: String,
@@ -396,6 +435,7 @@ pub struct FundingApplicationRow {
     pub partner: Option<String>,
     pub recipient_name: Option<String>,
     #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub school_ids: String,
     pub measure: Option<String>,
     pub title: Option<String>,
@@ -408,17 +448,20 @@ pub struct FundingApplicationRow {
     pub period_start: Option<NaiveDate>,
     pub period_end: Option<NaiveDate>,
     #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Disbursement>))]
     pub disbursements: String,
 }
 /// A configured partner (from config, synced at start-up).
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
 #[diesel(table_name = partner, treat_none_as_null = true)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Partner))]
 pub struct PartnerRow {
     pub id: String,
     pub name: String,
     pub kind: String,
     pub ags: Option<String>,
     #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub aliases: String,
     #[serde(serialize_with = "utc")]
     pub modified_at: NaiveDateTime,
@@ -429,6 +472,7 @@ pub struct PartnerRow {
 /// One connector run.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = import_run)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ImportRun))]
 pub struct ImportRunRow {
     pub id: i64,
     pub connector: String,
@@ -446,6 +490,7 @@ pub struct ImportRunRow {
     pub rejected: i64,
     pub error: Option<String>,
     #[serde(serialize_with = "json_text")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub notes: String,
     #[serde(skip)]
     pub watermark: Option<String>,
@@ -457,6 +502,7 @@ pub struct ImportRunRow {
 /// A record a run could not use, with where it was and why.
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Identifiable, Serialize)]
 #[diesel(table_name = rejected_record)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RejectedRecord))]
 pub struct RejectedRecordRow {
     pub id: i64,
     pub run_id: i64,

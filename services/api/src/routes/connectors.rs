@@ -22,7 +22,7 @@ use crate::auth::{Admin, Reader};
 use crate::{ApiState, Problem};
 
 /// A configured connector as the hub describes it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectorInfo {
     pub id: String,
     pub kind: String,
@@ -83,7 +83,8 @@ pub trait ConnectorControl: Send + Sync {
 }
 
 /// A connector with its run history.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Connector)]
 pub struct ConnectorView {
     #[serde(flatten)]
     pub info: ConnectorInfo,
@@ -179,18 +180,38 @@ pub async fn runs(
 }
 
 /// `POST /api/v1/connectors/{id}/runs` (admin): starts a run; 202 with its id, 409 if the connector is running.
+///
+/// The body is optional: none, or an empty JSON object (`{}`, which HTTP clients often send with a POST). It has no
+/// members yet; any member is refused, so that a client expecting an option to take effect learns it does not.
 pub async fn trigger(
     admin: Admin,
     state: web::Data<ApiState>,
+    request: HttpRequest,
     path: web::Path<String>,
+    body: web::Payload,
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
     crate::list::check_id(&id)?;
+    let options = crate::limits::json_object_body(&request, body, state.limits.max_body_bytes).await?;
+    if let Some(member) = options.keys().next() {
+        let shown: String = member.chars().take(40).filter(|c| !c.is_control()).collect();
+        return Err(Problem::bad_parameter("body", format!("unknown member `{shown}`; the body takes no members")));
+    }
     let control = control(&state)?;
     tracing::info!(connector = %id, token = %admin.token, "run requested over the API");
     let run_id = control.trigger(&id).await?;
     let location = format!("/api/v1/import-runs/{run_id}");
-    Ok(HttpResponse::Accepted()
-        .insert_header((header::LOCATION, location.clone()))
-        .json(json!({ "data": { "run_id": run_id, "connector": id, "status": "running", "href": location } })))
+    let started = TriggeredRun { run_id, connector: id, status: "running", href: location.clone() };
+    Ok(HttpResponse::Accepted().insert_header((header::LOCATION, location)).json(json!({ "data": started })))
+}
+
+/// A run the trigger started.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TriggeredRun {
+    pub run_id: i64,
+    pub connector: String,
+    /// `running`: the run is recorded and goes on in the background.
+    pub status: &'static str,
+    /// The run in the run log (also the `Location` header).
+    pub href: String,
 }

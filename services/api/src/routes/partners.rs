@@ -18,5 +18,7 @@ pub async fn list(state: web::Data<ApiState>, request: HttpRequest) -> Result<Ht
     })
     .await??;
     let meta = json!({ "count": partners.len() });
-    crate::format::json(&request, &ListPage { data: partners, links: Links::default(), meta })
+    // As every record is served: `deleted` beside `deleted_at`.
+    let data = partners.iter().map(crate::format::Item::from_row).collect::<Result<Vec<_>, _>>()?;
+    crate::format::json(&request, &ListPage { data, links: Links::default(), meta })
 }

@@ -31,6 +31,20 @@ pub const FILE_OWNERS: &[&str] = &["paper", "meeting", "agenda_item"];
 pub const APPLICATION_STATUSES: &[&str] =
     &["draft", "submitted", "approved", "partially_disbursed", "disbursed", "rejected", "withdrawn", "unknown"];
 
+/// The fixed values a list's parameter takes, for the OpenAPI document: the same lists its filter checks with
+/// `Params::one_of` below.
+pub fn allowed_values(spec: &ListSpec, parameter: &str) -> Option<&'static [&'static str]> {
+    match (spec.name, parameter) {
+        ("organizations", "kind") => Some(ORGANIZATION_KINDS),
+        ("decisions", "result") => Some(RESULTS),
+        ("files", "owner_kind") => Some(FILE_OWNERS),
+        ("schools", "school_type") => Some(SCHOOL_TYPES),
+        ("media-concepts", "status") => Some(MEDIA_CONCEPT_STATUSES),
+        ("funding-applications", "status") => Some(APPLICATION_STATUSES),
+        _ => None,
+    }
+}
+
 /// What a list endpoint is: its name (file names of exports), its own parameters and its sort fields.
 pub struct ListSpec {
     pub name: &'static str,
@@ -70,6 +84,7 @@ where
     };
     let page_request = list::page(&params, spec.sorts, default_limit)?;
     let filter = filter(&params)?;
+    let finds_nothing = spec.params.contains(&"q") && params.finds_nothing("q")?;
     let sort = if page_request.page.descending {
         format!("-{}", page_request.sort.name)
     } else {
@@ -83,7 +98,7 @@ where
         pairs.push(("cursor".into(), cursor));
         format!("{}?{}", request.path(), serde_urlencoded::to_string(&pairs).unwrap_or_default())
     };
-    if whole_list && format == Format::Csv {
+    if whole_list && format == Format::Csv && !finds_nothing {
         return Ok(export::stream_csv(&state, spec.name, filter, query, page_request));
     }
     let store = state.store.clone();
@@ -94,6 +109,9 @@ where
     let limit = page.limit - 1;
     let sort_field = page_request.sort;
     let mut rows = web::block(move || -> Result<Vec<R>, Problem> {
+        if finds_nothing {
+            return Ok(Vec::new());
+        }
         let mut conn = store.connection()?;
         if !whole_list {
             return Ok(query(&mut conn, &filter, &page)?);
@@ -444,6 +462,8 @@ pub async fn funding_summary(state: web::Data<ApiState>, request: HttpRequest) -
     .ok_or_else(|| missing("funding program", &program))?;
     let mut value = serde_json::to_value(&summary).map_err(Problem::internal)?;
     add_eur(&mut value);
+    // The program as every record is served (with `deleted`).
+    value["program"] = serde_json::to_value(Item::from_row(&summary.program)?).map_err(Problem::internal)?;
     format::document(&request, value)
 }
 

@@ -93,7 +93,7 @@ pub async fn get(
     admin: Option<crate::auth::Admin>,
 ) -> Result<HttpResponse, Problem> {
     let with_rejects = admin.is_some();
-    let id: i64 = path.parse().map_err(|_| Problem::bad_parameter("id", "must be a run number"))?;
+    let id: i64 = path.parse().map_err(|_| Problem::bad_parameter("id", "must be a run number (a whole number)"))?;
     let store = state.store.clone();
     let found = web::block(move || -> Result<_, ikz_store::StoreError> {
         let mut conn = store.connection()?;
@@ -119,7 +119,12 @@ fn encode_cursor(id: i64) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Option<i64> {
-    cursor.strip_prefix('r').and_then(|hex| i64::from_str_radix(hex, 16).ok()).filter(|id| *id > 0)
+    // Lower-case hex digits only (`from_str_radix` would take a sign and upper case too).
+    cursor
+        .strip_prefix('r')
+        .filter(|hex| !hex.is_empty() && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .and_then(|hex| i64::from_str_radix(hex, 16).ok())
+        .filter(|id| *id > 0)
 }
 
 #[cfg(test)]
@@ -132,5 +137,8 @@ mod tests {
         assert_eq!(decode_cursor("4711"), None);
         assert_eq!(decode_cursor("rzz"), None);
         assert_eq!(decode_cursor("r-5"), None);
+        assert_eq!(decode_cursor("r+5"), None);
+        assert_eq!(decode_cursor("rA"), None);
+        assert_eq!(decode_cursor("r0"), None);
     }
 }

@@ -13,6 +13,7 @@ use crate::StoreError;
 
 /// Sums of a group of applications (and the budget where one applies).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Amounts {
     pub applications: i64,
     pub requested_cents: i64,
@@ -30,6 +31,7 @@ impl Amounts {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MeasureLine {
     /// The measure code ("2.1" …) or `null` when the application names none.
     pub measure: Option<String>,
@@ -38,6 +40,7 @@ pub struct MeasureLine {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SchoolLine {
     /// The school, or `null` for applications naming several or no schools (their amounts are not split).
     pub school_id: Option<String>,
@@ -48,6 +51,7 @@ pub struct SchoolLine {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartnerSummary {
     /// The Schulträger partner, or `null` for budgets/applications not linked to a partner.
     pub partner: Option<String>,
@@ -65,6 +69,7 @@ pub struct PartnerSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FundingSummary {
     pub program: FundingProgramRow,
     pub partners: Vec<PartnerSummary>,
