@@ -252,7 +252,8 @@ fn bad_values(name: &str, schema: &Value) -> Vec<String> {
         "modified_since" => &["gestern", "2020-13-01"],
         "from" | "to" => &["2020-13-01", "01.02.2020"],
         "kind" | "result" | "status" | "school_type" | "owner_kind" => &["castle"],
-        "q" => &["%25%25%25", "-"],
+        // A `q` without a letter or digit (`%%%`, `-`) is valid and finds nothing (README); only its length is bad.
+        "q" => &[],
         "partner" | "organization" | "meeting" | "paper" | "reference" | "paper_type" | "owner" | "school"
         | "school_number" | "postcode" | "category" | "program" | "measure" | "connector" => &[],
         _ if schema["type"] == "boolean" => &["perhaps", "2"],
