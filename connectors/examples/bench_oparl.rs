@@ -8,7 +8,8 @@
 //! process. Wall-clock time depends on what else the machine runs, so each round also prints the process's CPU
 //! time, and the CPU time of parsing and normalising alone is printed first.
 //!
-//! `cargo build --release -p ikz-connectors --example bench_oparl`, then run the binary.
+//! `cargo build --release -p ikz-connectors --example bench_oparl`, then run the binary (`IKZ_BENCH_LATENCIES_MS`:
+//! the server latencies to measure, default `0,5`; `IKZ_BENCH_ROUNDS`: rounds per latency, default 3).
 
 use std::time::{Duration, Instant};
 
@@ -22,9 +23,12 @@ use ikz_connectors::oparl::objects::{self, Item, ListPage, PaperObject};
 use ikz_connectors::oparl::testing::{paper_pages, Response, TestServer};
 use ikz_connectors::oparl::OparlConnector;
 
+/// The allocator of the hub binary (services/hub/src/main.rs): the import is measured as it runs in production.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PAPERS: usize = 20_000;
 const PER_PAGE: usize = 25;
-const ROUNDS: usize = 3;
 
 #[derive(Default)]
 struct CountingSink {
@@ -84,15 +88,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings { lists: vec![List::Paper], ..Settings::default() };
     let connector = OparlConnector::new("bench", &format!("{base}/oparl/body/1"), settings);
     let plain = reqwest::Client::builder().build()?;
+    let rounds: usize = std::env::var("IKZ_BENCH_ROUNDS").map_or(Ok(3), |n| n.parse())?.max(1);
 
     // Raw loopback (the server answers in microseconds: this measures the importer's own CPU cost), then with
     // 5 ms per response, still far quicker than real council information systems (100 ms to seconds per page).
-    for latency in [Duration::ZERO, Duration::from_millis(5)] {
+    // `IKZ_BENCH_LATENCIES_MS=0` runs the raw loopback rounds only (for profiling).
+    let latencies: Vec<Duration> = match std::env::var("IKZ_BENCH_LATENCIES_MS") {
+        Ok(list) => list.split(',').map(|ms| ms.trim().parse().map(Duration::from_millis)).collect::<Result<_, _>>()?,
+        Err(_) => vec![Duration::ZERO, Duration::from_millis(5)],
+    };
+    for latency in latencies {
         server.set_latency(latency);
         println!("-- server latency {} ms per response", latency.as_millis());
         let mut downloads = Vec::new();
         let mut imports = Vec::new();
-        for round in 1..=ROUNDS {
+        for round in 1..=rounds {
             // The same requests the import makes (body, then every page in order), without reading them.
             let start = Instant::now();
             let cpu_start = cpu_time();
@@ -129,7 +139,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         downloads.sort();
         imports.sort();
-        let (download, import) = (downloads[ROUNDS / 2], imports[ROUNDS / 2]);
+        let (download, import) = (downloads[rounds / 2], imports[rounds / 2]);
         println!(
             "median: plain download {:.1} ms, import {:.1} ms ({:.0} papers/s), import / download = {:.2} (target ≤ 1.5)",
             ms(download),
