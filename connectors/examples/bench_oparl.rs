@@ -5,8 +5,9 @@
 //! handed to a sink that counts and drops them. Store writes are not in it (the connector crate has no store; the
 //! store's own cost is its own matter). The plain download makes the same requests in the same order with a bare
 //! reqwest client and only reads the bodies. Both figures include the loopback server's work, which runs in this
-//! process. Wall-clock time depends on what else the machine runs, so each round also prints the process's CPU
-//! time, and the CPU time of parsing and normalising alone is printed first.
+//! process on a runtime of its own; the client runs on one thread as in the hub (see `main`). Wall-clock time
+//! depends on what else the machine runs, so each round also prints the process's CPU time, and the CPU time of
+//! parsing and normalising alone is printed first.
 //!
 //! `cargo build --release -p ikz-connectors --example bench_oparl`, then run the binary (`IKZ_BENCH_LATENCIES_MS`:
 //! the server latencies to measure, default `0,5`; `IKZ_BENCH_ROUNDS`: rounds per latency, default 3).
@@ -53,9 +54,18 @@ impl RecordSink for CountingSink {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = TestServer::start().await?;
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The loopback server on a runtime of its own, as a remote server would be: it does not take turns with the
+    // client on the client's thread.
+    let server_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let server = server_runtime.block_on(TestServer::start())?;
+    // The client (plain download and import alike) on one thread, as the hub runs imports: `actix_web::main` is a
+    // current-thread runtime; blocking work goes to tokio's blocking pool.
+    let client_runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    client_runtime.block_on(measure(&server))
+}
+
+async fn measure(server: &TestServer) -> Result<(), Box<dyn std::error::Error>> {
     let base = server.base();
     let pages = paper_pages(&base, "/oparl/body/1/paper", PAPERS, PER_PAGE);
     let mut bytes = 0;
