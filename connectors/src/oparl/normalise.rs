@@ -64,7 +64,7 @@ pub struct Normaliser {
     pub pending_items: Vec<PendingItem>,
     /// Defer consultations with unknown agenda items instead of emitting them as pending.
     pub defer: bool,
-    emitted: HashSet<Emitted>,
+    emitted: Emitted,
     agenda: HashMap<String, AgendaInfo>,
     meetings: HashMap<String, MeetingInfo>,
     organization_names: HashMap<String, String>,
@@ -75,24 +75,28 @@ pub struct Normaliser {
     pub tombstones: u64,
 }
 
-/// What [`Normaliser::emit`] remembers of an emitted record: the 64 bits of its id (ids are a prefix and 16 hex
-/// digits of a SHA-256, see `EntityKind::public_id`), so the set of a run's ids holds no strings. Ids of another
-/// shape are kept as they are.
-#[derive(Debug, PartialEq, Eq, Hash)]
-enum Emitted {
-    Id { kind: EntityKind, tombstone: bool, bits: u64 },
-    Text { kind: EntityKind, tombstone: bool, id: String },
+/// What [`Normaliser::emit`] remembers of the records it emitted: the 64 bits of each id (ids are a prefix and 16
+/// hex digits of a SHA-256, see `EntityKind::public_id`) packed with the entity and the tombstone flag into 16
+/// bytes, so the set of a run's ids holds no strings and stays small (it is probed once per record; an enum of
+/// both shapes took 32 bytes an entry and showed in profiles). Ids of another shape are kept as they are.
+#[derive(Default)]
+struct Emitted {
+    ids: HashSet<u128>,
+    others: HashSet<(EntityKind, bool, String)>,
 }
 
 impl Emitted {
-    fn of(kind: EntityKind, tombstone: bool, id: &str) -> Self {
+    /// Remembers an id; false if it was emitted (with the same entity and flag) before.
+    fn insert(&mut self, kind: EntityKind, tombstone: bool, id: &str) -> bool {
         let bits = id
             .rsplit_once('-')
             .filter(|(_, hex)| hex.len() == 16)
             .and_then(|(_, hex)| u64::from_str_radix(hex, 16).ok());
         match bits {
-            Some(bits) => Emitted::Id { kind, tombstone, bits },
-            None => Emitted::Text { kind, tombstone, id: id.to_owned() },
+            Some(bits) => {
+                self.ids.insert(u128::from(bits) | u128::from(kind as u8) << 64 | u128::from(tombstone) << 72)
+            }
+            None => self.others.insert((kind, tombstone, id.to_owned())),
         }
     }
 }
@@ -247,7 +251,7 @@ impl Normaliser {
 
     /// Emits `record` unless a record with its id was emitted in this run already (embedded objects repeat).
     fn emit(&mut self, record: Record) {
-        if self.emitted.insert(Emitted::of(record.kind(), false, record.id())) {
+        if self.emitted.insert(record.kind(), false, record.id()) {
             *self.counts.entry(record.kind()).or_default() += 1;
             self.out.push(record);
         }
@@ -259,7 +263,7 @@ impl Normaliser {
             return false;
         }
         let tombstone = Tombstone { id: kind.public_id(partner, url), kind, origin: Origin::new(url) };
-        if self.emitted.insert(Emitted::of(kind, true, &tombstone.id)) {
+        if self.emitted.insert(kind, true, &tombstone.id) {
             self.tombstones += 1;
             self.out.push(Record::Tombstone(tombstone));
         }
@@ -467,7 +471,7 @@ impl Normaliser {
         self.files("auxiliaryFile", object.auxiliary_file, owner, partner, at);
         match object.consultation.first() {
             // Its paper is known once the papers are read.
-            Some(consultation) if self.emitted.insert(Emitted::of(EntityKind::AgendaItem, false, &record.id)) => {
+            Some(consultation) if self.emitted.insert(EntityKind::AgendaItem, false, &record.id) => {
                 self.pending_items.push(PendingItem { item: record, consultation });
             }
             Some(_) => {}
@@ -571,7 +575,7 @@ impl Normaliser {
             Some(agenda_item)
                 if known.is_none()
                     && self.defer
-                    && self.emitted.insert(Emitted::of(EntityKind::Consultation, false, &consultation.id)) =>
+                    && self.emitted.insert(EntityKind::Consultation, false, &consultation.id) =>
             {
                 self.deferred.push(Deferred { consultation, agenda_item });
             }
@@ -746,6 +750,21 @@ mod tests {
         assert_eq!(classify_organization(Some("Dienststellen"), None, "Bauamt"), OrganizationKind::Administration);
         assert_eq!(classify_organization(None, None, "Seniorenbeirat"), OrganizationKind::Committee);
         assert_eq!(classify_organization(Some("Gremium"), None, "Ältestenversammlung"), OrganizationKind::Other);
+    }
+
+    #[test]
+    fn emitted_ids_are_told_apart_by_entity_and_tombstone() {
+        let mut emitted = Emitted::default();
+        let id = EntityKind::Paper.public_id("p", "https://x/paper/1");
+        assert!(emitted.insert(EntityKind::Paper, false, &id));
+        assert!(!emitted.insert(EntityKind::Paper, false, &id));
+        assert!(emitted.insert(EntityKind::Paper, true, &id));
+        assert!(emitted.insert(EntityKind::File, false, &id));
+        assert!(emitted.insert(EntityKind::Paper, false, &EntityKind::Paper.public_id("p", "https://x/paper/2")));
+        // Ids of another shape are kept whole.
+        assert!(emitted.insert(EntityKind::School, false, "NI-66497"));
+        assert!(!emitted.insert(EntityKind::School, false, "NI-66497"));
+        assert!(emitted.insert(EntityKind::School, false, "NI-66498"));
     }
 
     #[test]
