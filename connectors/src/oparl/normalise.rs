@@ -70,6 +70,10 @@ pub struct Normaliser {
     organization_names: HashMap<String, String>,
     /// consultation URL → paper URL.
     consultation_papers: HashMap<String, String>,
+    /// Public ids of the objects many others refer to (meetings, organizations, persons) by URL, with the entity
+    /// and partner they were computed for: each id is a SHA-256, and a meeting is named by every consultation and
+    /// agenda item of it.
+    reference_ids: HashMap<String, (EntityKind, String, String)>,
     /// Records by entity, for the run summary.
     pub counts: HashMap<EntityKind, u64>,
     pub tombstones: u64,
@@ -249,6 +253,20 @@ impl Normaliser {
         id.0
     }
 
+    /// The public id of an object other records refer to, computed once per run.
+    fn reference_id(&mut self, kind: EntityKind, partner: &str, url: &str) -> String {
+        match self.reference_ids.get(url) {
+            Some((cached_kind, cached_partner, id)) if *cached_kind == kind && cached_partner == partner => id.clone(),
+            // The same URL as another entity or for another partner: rare, not worth a second entry.
+            Some(_) => kind.public_id(partner, url),
+            None => {
+                let id = kind.public_id(partner, url);
+                self.reference_ids.insert(url.to_owned(), (kind, partner.to_owned(), id.clone()));
+                id
+            }
+        }
+    }
+
     /// Emits `record` unless a record with its id was emitted in this run already (embedded objects repeat).
     fn emit(&mut self, record: Record) {
         if self.emitted.insert(record.kind(), false, record.id()) {
@@ -370,8 +388,11 @@ impl Normaliser {
             id: EntityKind::Membership.public_id(partner, &url),
             origin: Origin::new(url),
             partner: partner.to_owned(),
-            person_id: EntityKind::Person.public_id(partner, &person),
-            organization_id: object.organization.first().map(|org| EntityKind::Organization.public_id(partner, &org)),
+            person_id: self.reference_id(EntityKind::Person, partner, &person),
+            organization_id: object
+                .organization
+                .first()
+                .map(|org| self.reference_id(EntityKind::Organization, partner, &org)),
             role: object.role.0,
             voting_right: object.voting_right.0,
             start_date: self.date("startDate", object.start_date, at),
@@ -403,7 +424,7 @@ impl Normaliser {
             partner: partner.to_owned(),
             organization_ids: organizations
                 .iter()
-                .map(|org| EntityKind::Organization.public_id(partner, org))
+                .map(|org| self.reference_id(EntityKind::Organization, partner, org))
                 .collect(),
             name,
             start,
@@ -456,7 +477,7 @@ impl Normaliser {
             id: EntityKind::AgendaItem.public_id(partner, &url),
             origin: Self::origin(url, object.web.0),
             partner: partner.to_owned(),
-            meeting_id: EntityKind::Meeting.public_id(partner, &meeting),
+            meeting_id: self.reference_id(EntityKind::Meeting, partner, &meeting),
             name: object.name.0.or_else(|| number.clone()).unwrap_or_else(|| "TOP".to_owned()),
             number,
             order,
@@ -563,8 +584,8 @@ impl Normaliser {
             paper_id,
             position: position.and_then(|position| i32::try_from(position).ok()),
             organization_name: organization.as_ref().and_then(|org| self.organization_names.get(org).cloned()),
-            organization_id: organization.map(|org| EntityKind::Organization.public_id(partner, &org)),
-            meeting_id: meeting.map(|meeting| EntityKind::Meeting.public_id(partner, &meeting)),
+            organization_id: organization.map(|org| self.reference_id(EntityKind::Organization, partner, &org)),
+            meeting_id: meeting.map(|meeting| self.reference_id(EntityKind::Meeting, partner, &meeting)),
             date: meeting_info.and_then(|info| info.date),
             role: object.role.0,
             authoritative: object.authoritative.0,
@@ -596,7 +617,7 @@ impl Normaliser {
                 let found = if let Some(paper) = object.paper.first() {
                     Some((FileOwner::Paper, EntityKind::Paper.public_id(partner, &paper)))
                 } else if let Some(meeting) = object.meeting.first() {
-                    Some((FileOwner::Meeting, EntityKind::Meeting.public_id(partner, &meeting)))
+                    Some((FileOwner::Meeting, self.reference_id(EntityKind::Meeting, partner, &meeting)))
                 } else {
                     object
                         .agenda_item
@@ -765,6 +786,17 @@ mod tests {
         assert!(emitted.insert(EntityKind::School, false, "NI-66497"));
         assert!(!emitted.insert(EntityKind::School, false, "NI-66497"));
         assert!(emitted.insert(EntityKind::School, false, "NI-66498"));
+    }
+
+    #[test]
+    fn reference_ids_are_the_public_ids() {
+        let mut norm = Normaliser::default();
+        let url = "https://x/meeting/1";
+        for _ in 0..2 {
+            assert_eq!(norm.reference_id(EntityKind::Meeting, "a", url), EntityKind::Meeting.public_id("a", url));
+            assert_eq!(norm.reference_id(EntityKind::Meeting, "b", url), EntityKind::Meeting.public_id("b", url));
+            assert_eq!(norm.reference_id(EntityKind::Paper, "a", url), EntityKind::Paper.public_id("a", url));
+        }
     }
 
     #[test]
