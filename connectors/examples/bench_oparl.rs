@@ -162,7 +162,8 @@ async fn measure(server: &TestServer) -> Result<(), Box<dyn std::error::Error>> 
 }
 
 /// Where the import's CPU time goes: each page parsed, then normalised (records dropped as a sink would), on one
-/// thread, each stage timed on its own. The import overlaps the stages with each other and with the download.
+/// thread, each stage timed on its own. The import runs both on its one thread too, overlapped only with the
+/// server's work on the next page.
 fn stage_costs(pages: &[(String, String)]) -> Result<(), Box<dyn std::error::Error>> {
     // Thread CPU time, not wall-clock time: other work on the machine does not count.
     let mut parse = Duration::ZERO;
