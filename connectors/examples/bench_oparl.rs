@@ -5,10 +5,12 @@
 //! handed to a sink that counts and drops them. Store writes are not in it (the connector crate has no store; the
 //! store's own cost is its own matter). The plain download makes the same requests in the same order with a bare
 //! reqwest client and only reads the bodies. Both figures include the loopback server's work, which runs in this
-//! process. Wall-clock time depends on what else the machine runs, so each round also prints the process's CPU
-//! time, and the CPU time of parsing and normalising alone is printed first.
+//! process on a runtime of its own; the client runs on one thread as in the hub (see `main`). Wall-clock time
+//! depends on what else the machine runs, so each round also prints the process's CPU time, and the CPU time of
+//! parsing and normalising alone is printed first.
 //!
-//! `cargo build --release -p ikz-connectors --example bench_oparl`, then run the binary.
+//! `cargo build --release -p ikz-connectors --example bench_oparl`, then run the binary (`IKZ_BENCH_LATENCIES_MS`:
+//! the server latencies to measure, default `0,5`; `IKZ_BENCH_ROUNDS`: rounds per latency, default 3).
 
 use std::time::{Duration, Instant};
 
@@ -22,9 +24,12 @@ use ikz_connectors::oparl::objects::{self, Item, ListPage, PaperObject};
 use ikz_connectors::oparl::testing::{paper_pages, Response, TestServer};
 use ikz_connectors::oparl::OparlConnector;
 
+/// The allocator of the hub binary (services/hub/src/main.rs): the import is measured as it runs in production.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const PAPERS: usize = 20_000;
 const PER_PAGE: usize = 25;
-const ROUNDS: usize = 3;
 
 #[derive(Default)]
 struct CountingSink {
@@ -49,9 +54,18 @@ impl RecordSink for CountingSink {
     }
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let server = TestServer::start().await?;
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The loopback server on a runtime of its own, as a remote server would be: it does not take turns with the
+    // client on the client's thread.
+    let server_runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build()?;
+    let server = server_runtime.block_on(TestServer::start())?;
+    // The client (plain download and import alike) on one thread, as the hub runs imports: `actix_web::main` is a
+    // current-thread runtime; blocking work goes to tokio's blocking pool.
+    let client_runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    client_runtime.block_on(measure(&server))
+}
+
+async fn measure(server: &TestServer) -> Result<(), Box<dyn std::error::Error>> {
     let base = server.base();
     let pages = paper_pages(&base, "/oparl/body/1/paper", PAPERS, PER_PAGE);
     let mut bytes = 0;
@@ -84,15 +98,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let settings = Settings { lists: vec![List::Paper], ..Settings::default() };
     let connector = OparlConnector::new("bench", &format!("{base}/oparl/body/1"), settings);
     let plain = reqwest::Client::builder().build()?;
+    let rounds: usize = std::env::var("IKZ_BENCH_ROUNDS").map_or(Ok(3), |n| n.parse())?.max(1);
 
     // Raw loopback (the server answers in microseconds: this measures the importer's own CPU cost), then with
     // 5 ms per response, still far quicker than real council information systems (100 ms to seconds per page).
-    for latency in [Duration::ZERO, Duration::from_millis(5)] {
+    // `IKZ_BENCH_LATENCIES_MS=0` runs the raw loopback rounds only (for profiling).
+    let latencies: Vec<Duration> = match std::env::var("IKZ_BENCH_LATENCIES_MS") {
+        Ok(list) => list.split(',').map(|ms| ms.trim().parse().map(Duration::from_millis)).collect::<Result<_, _>>()?,
+        Err(_) => vec![Duration::ZERO, Duration::from_millis(5)],
+    };
+    for latency in latencies {
         server.set_latency(latency);
         println!("-- server latency {} ms per response", latency.as_millis());
         let mut downloads = Vec::new();
         let mut imports = Vec::new();
-        for round in 1..=ROUNDS {
+        for round in 1..=rounds {
             // The same requests the import makes (body, then every page in order), without reading them.
             let start = Instant::now();
             let cpu_start = cpu_time();
@@ -129,7 +149,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         downloads.sort();
         imports.sort();
-        let (download, import) = (downloads[ROUNDS / 2], imports[ROUNDS / 2]);
+        let (download, import) = (downloads[rounds / 2], imports[rounds / 2]);
         println!(
             "median: plain download {:.1} ms, import {:.1} ms ({:.0} papers/s), import / download = {:.2} (target ≤ 1.5)",
             ms(download),
@@ -142,7 +162,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 }
 
 /// Where the import's CPU time goes: each page parsed, then normalised (records dropped as a sink would), on one
-/// thread, each stage timed on its own. The import overlaps the stages with each other and with the download.
+/// thread, each stage timed on its own. The import runs both on its one thread too, overlapped only with the
+/// server's work on the next page.
 fn stage_costs(pages: &[(String, String)]) -> Result<(), Box<dyn std::error::Error>> {
     // Thread CPU time, not wall-clock time: other work on the machine does not count.
     let mut parse = Duration::ZERO;

@@ -72,30 +72,27 @@ fn json_error(url: &str, error: impl std::fmt::Display) -> ClientError {
 pub async fn get_json(fetcher: &Fetcher, url: &str) -> Result<Value, ClientError> {
     match fetcher.get(url, None).await? {
         Fetched::Body(body) => {
-            tokio::task::spawn_blocking(move || json::parse(&body.bytes, body.content_type.as_deref()))
-                .await
-                .map_err(|error| json_error(url, error))?
-                .map_err(|error| json_error(url, error))
+            json::parse(&body.bytes, body.content_type.as_deref()).map_err(|error| json_error(url, error))
         }
         Fetched::NotModified => Err(ClientError::NotModified { url: url.to_owned() }),
     }
 }
 
 /// Fetches a list page and reads it into `E`s, tolerating what [`objects`] tolerates.
+///
+/// Parsed on the calling task, not in `spawn_blocking`: the hub runs imports on a current-thread runtime, where
+/// handing each page to a blocking thread and waking the runtime thread again cost more than the parse (tens of
+/// µs per page) and left both threads waiting on the scheduler under load (bench_oparl: 110-160 ms CPU and
+/// 240-290 ms wall per import with it, 92-100 ms CPU and 92-134 ms wall without). Normalising is on this thread
+/// anyway; a page takes as long to parse as to normalise.
 pub async fn get_page<E: DeserializeOwned + Send + 'static>(
     fetcher: &Fetcher,
     url: &str,
 ) -> Result<Page<E>, ClientError> {
     match fetcher.get(url, None).await? {
         Fetched::Body(body) => {
-            // Parsed off the async threads: parsing a page on the other core overlaps with normalising the page
-            // before (see `Import::walk`).
-            let page = tokio::task::spawn_blocking(move || {
-                objects::parse_page::<E>(&body.bytes, body.content_type.as_deref())
-            })
-            .await
-            .map_err(|error| json_error(url, error))?
-            .map_err(|error| json_error(url, error))?;
+            let page = objects::parse_page::<E>(&body.bytes, body.content_type.as_deref())
+                .map_err(|error| json_error(url, error))?;
             Ok(Page::new(url, page))
         }
         Fetched::NotModified => Err(ClientError::NotModified { url: url.to_owned() }),

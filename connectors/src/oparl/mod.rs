@@ -376,8 +376,8 @@ impl Import<'_, '_> {
         crate::fetch::with_query(url, &params)
     }
 
-    /// Walks one list of one body, its objects read as `T`. The next page is fetched and parsed (on a blocking
-    /// thread, so on the other core) while the current one is normalised and handed to the sink.
+    /// Walks one list of one body, its objects read as `T`. The next page is requested while the current one is
+    /// normalised and handed to the sink, so the server works on it meanwhile.
     async fn walk<T: Normalise>(
         &mut self,
         list: List,

@@ -64,35 +64,43 @@ pub struct Normaliser {
     pub pending_items: Vec<PendingItem>,
     /// Defer consultations with unknown agenda items instead of emitting them as pending.
     pub defer: bool,
-    emitted: HashSet<Emitted>,
+    emitted: Emitted,
     agenda: HashMap<String, AgendaInfo>,
     meetings: HashMap<String, MeetingInfo>,
     organization_names: HashMap<String, String>,
     /// consultation URL → paper URL.
     consultation_papers: HashMap<String, String>,
+    /// Public ids of the objects many others refer to (meetings, organizations, persons) by URL, with the entity
+    /// and partner they were computed for: each id is a SHA-256, and a meeting is named by every consultation and
+    /// agenda item of it.
+    reference_ids: HashMap<String, (EntityKind, String, String)>,
     /// Records by entity, for the run summary.
     pub counts: HashMap<EntityKind, u64>,
     pub tombstones: u64,
 }
 
-/// What [`Normaliser::emit`] remembers of an emitted record: the 64 bits of its id (ids are a prefix and 16 hex
-/// digits of a SHA-256, see `EntityKind::public_id`), so the set of a run's ids holds no strings. Ids of another
-/// shape are kept as they are.
-#[derive(Debug, PartialEq, Eq, Hash)]
-enum Emitted {
-    Id { kind: EntityKind, tombstone: bool, bits: u64 },
-    Text { kind: EntityKind, tombstone: bool, id: String },
+/// What [`Normaliser::emit`] remembers of the records it emitted: the 64 bits of each id (ids are a prefix and 16
+/// hex digits of a SHA-256, see `EntityKind::public_id`) packed with the entity and the tombstone flag into 16
+/// bytes, so the set of a run's ids holds no strings and stays small (it is probed once per record; an enum of
+/// both shapes took 32 bytes an entry and showed in profiles). Ids of another shape are kept as they are.
+#[derive(Default)]
+struct Emitted {
+    ids: HashSet<u128>,
+    others: HashSet<(EntityKind, bool, String)>,
 }
 
 impl Emitted {
-    fn of(kind: EntityKind, tombstone: bool, id: &str) -> Self {
+    /// Remembers an id; false if it was emitted (with the same entity and flag) before.
+    fn insert(&mut self, kind: EntityKind, tombstone: bool, id: &str) -> bool {
         let bits = id
             .rsplit_once('-')
             .filter(|(_, hex)| hex.len() == 16)
             .and_then(|(_, hex)| u64::from_str_radix(hex, 16).ok());
         match bits {
-            Some(bits) => Emitted::Id { kind, tombstone, bits },
-            None => Emitted::Text { kind, tombstone, id: id.to_owned() },
+            Some(bits) => {
+                self.ids.insert(u128::from(bits) | u128::from(kind as u8) << 64 | u128::from(tombstone) << 72)
+            }
+            None => self.others.insert((kind, tombstone, id.to_owned())),
         }
     }
 }
@@ -245,9 +253,23 @@ impl Normaliser {
         id.0
     }
 
+    /// The public id of an object other records refer to, computed once per run.
+    fn reference_id(&mut self, kind: EntityKind, partner: &str, url: &str) -> String {
+        match self.reference_ids.get(url) {
+            Some((cached_kind, cached_partner, id)) if *cached_kind == kind && cached_partner == partner => id.clone(),
+            // The same URL as another entity or for another partner: rare, not worth a second entry.
+            Some(_) => kind.public_id(partner, url),
+            None => {
+                let id = kind.public_id(partner, url);
+                self.reference_ids.insert(url.to_owned(), (kind, partner.to_owned(), id.clone()));
+                id
+            }
+        }
+    }
+
     /// Emits `record` unless a record with its id was emitted in this run already (embedded objects repeat).
     fn emit(&mut self, record: Record) {
-        if self.emitted.insert(Emitted::of(record.kind(), false, record.id())) {
+        if self.emitted.insert(record.kind(), false, record.id()) {
             *self.counts.entry(record.kind()).or_default() += 1;
             self.out.push(record);
         }
@@ -259,7 +281,7 @@ impl Normaliser {
             return false;
         }
         let tombstone = Tombstone { id: kind.public_id(partner, url), kind, origin: Origin::new(url) };
-        if self.emitted.insert(Emitted::of(kind, true, &tombstone.id)) {
+        if self.emitted.insert(kind, true, &tombstone.id) {
             self.tombstones += 1;
             self.out.push(Record::Tombstone(tombstone));
         }
@@ -366,8 +388,11 @@ impl Normaliser {
             id: EntityKind::Membership.public_id(partner, &url),
             origin: Origin::new(url),
             partner: partner.to_owned(),
-            person_id: EntityKind::Person.public_id(partner, &person),
-            organization_id: object.organization.first().map(|org| EntityKind::Organization.public_id(partner, &org)),
+            person_id: self.reference_id(EntityKind::Person, partner, &person),
+            organization_id: object
+                .organization
+                .first()
+                .map(|org| self.reference_id(EntityKind::Organization, partner, &org)),
             role: object.role.0,
             voting_right: object.voting_right.0,
             start_date: self.date("startDate", object.start_date, at),
@@ -399,7 +424,7 @@ impl Normaliser {
             partner: partner.to_owned(),
             organization_ids: organizations
                 .iter()
-                .map(|org| EntityKind::Organization.public_id(partner, org))
+                .map(|org| self.reference_id(EntityKind::Organization, partner, org))
                 .collect(),
             name,
             start,
@@ -452,7 +477,7 @@ impl Normaliser {
             id: EntityKind::AgendaItem.public_id(partner, &url),
             origin: Self::origin(url, object.web.0),
             partner: partner.to_owned(),
-            meeting_id: EntityKind::Meeting.public_id(partner, &meeting),
+            meeting_id: self.reference_id(EntityKind::Meeting, partner, &meeting),
             name: object.name.0.or_else(|| number.clone()).unwrap_or_else(|| "TOP".to_owned()),
             number,
             order,
@@ -467,7 +492,7 @@ impl Normaliser {
         self.files("auxiliaryFile", object.auxiliary_file, owner, partner, at);
         match object.consultation.first() {
             // Its paper is known once the papers are read.
-            Some(consultation) if self.emitted.insert(Emitted::of(EntityKind::AgendaItem, false, &record.id)) => {
+            Some(consultation) if self.emitted.insert(EntityKind::AgendaItem, false, &record.id) => {
                 self.pending_items.push(PendingItem { item: record, consultation });
             }
             Some(_) => {}
@@ -559,8 +584,8 @@ impl Normaliser {
             paper_id,
             position: position.and_then(|position| i32::try_from(position).ok()),
             organization_name: organization.as_ref().and_then(|org| self.organization_names.get(org).cloned()),
-            organization_id: organization.map(|org| EntityKind::Organization.public_id(partner, &org)),
-            meeting_id: meeting.map(|meeting| EntityKind::Meeting.public_id(partner, &meeting)),
+            organization_id: organization.map(|org| self.reference_id(EntityKind::Organization, partner, &org)),
+            meeting_id: meeting.map(|meeting| self.reference_id(EntityKind::Meeting, partner, &meeting)),
             date: meeting_info.and_then(|info| info.date),
             role: object.role.0,
             authoritative: object.authoritative.0,
@@ -571,7 +596,7 @@ impl Normaliser {
             Some(agenda_item)
                 if known.is_none()
                     && self.defer
-                    && self.emitted.insert(Emitted::of(EntityKind::Consultation, false, &consultation.id)) =>
+                    && self.emitted.insert(EntityKind::Consultation, false, &consultation.id) =>
             {
                 self.deferred.push(Deferred { consultation, agenda_item });
             }
@@ -592,7 +617,7 @@ impl Normaliser {
                 let found = if let Some(paper) = object.paper.first() {
                     Some((FileOwner::Paper, EntityKind::Paper.public_id(partner, &paper)))
                 } else if let Some(meeting) = object.meeting.first() {
-                    Some((FileOwner::Meeting, EntityKind::Meeting.public_id(partner, &meeting)))
+                    Some((FileOwner::Meeting, self.reference_id(EntityKind::Meeting, partner, &meeting)))
                 } else {
                     object
                         .agenda_item
@@ -746,6 +771,32 @@ mod tests {
         assert_eq!(classify_organization(Some("Dienststellen"), None, "Bauamt"), OrganizationKind::Administration);
         assert_eq!(classify_organization(None, None, "Seniorenbeirat"), OrganizationKind::Committee);
         assert_eq!(classify_organization(Some("Gremium"), None, "Ältestenversammlung"), OrganizationKind::Other);
+    }
+
+    #[test]
+    fn emitted_ids_are_told_apart_by_entity_and_tombstone() {
+        let mut emitted = Emitted::default();
+        let id = EntityKind::Paper.public_id("p", "https://x/paper/1");
+        assert!(emitted.insert(EntityKind::Paper, false, &id));
+        assert!(!emitted.insert(EntityKind::Paper, false, &id));
+        assert!(emitted.insert(EntityKind::Paper, true, &id));
+        assert!(emitted.insert(EntityKind::File, false, &id));
+        assert!(emitted.insert(EntityKind::Paper, false, &EntityKind::Paper.public_id("p", "https://x/paper/2")));
+        // Ids of another shape are kept whole.
+        assert!(emitted.insert(EntityKind::School, false, "NI-66497"));
+        assert!(!emitted.insert(EntityKind::School, false, "NI-66497"));
+        assert!(emitted.insert(EntityKind::School, false, "NI-66498"));
+    }
+
+    #[test]
+    fn reference_ids_are_the_public_ids() {
+        let mut norm = Normaliser::default();
+        let url = "https://x/meeting/1";
+        for _ in 0..2 {
+            assert_eq!(norm.reference_id(EntityKind::Meeting, "a", url), EntityKind::Meeting.public_id("a", url));
+            assert_eq!(norm.reference_id(EntityKind::Meeting, "b", url), EntityKind::Meeting.public_id("b", url));
+            assert_eq!(norm.reference_id(EntityKind::Paper, "a", url), EntityKind::Paper.public_id("a", url));
+        }
     }
 
     #[test]
