@@ -9,7 +9,6 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use crate::Problem;
 
@@ -135,14 +134,18 @@ impl Format {
     }
 }
 
-/// A strong ETag over the served content (the JSON form of it plus the format).
+/// A strong ETag over the served content (the JSON form of it plus the format): XXH3-128 of the bytes, 32 hex
+/// digits.
+///
+/// The tag only has to change when the content changes; nothing relies on it being hard to forge (a client that
+/// sends a made-up If-None-Match only fools itself). A 128-bit non-cryptographic hash makes an accidental
+/// collision between two versions of a list as unlikely as SHA-256's first 128 bits did, at a small fraction of
+/// the cost: SHA-256 over a 78 KB page of 100 schools was about a tenth of the API's CPU per request.
 fn etag(format: Format, json: &[u8]) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(format.tag());
+    let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
+    hasher.update(format.tag().as_bytes());
     hasher.update(json);
-    let digest = hasher.finalize();
-    let hex: String = digest.iter().take(16).map(|byte| format!("{byte:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{:032x}\"", hasher.digest128())
 }
 
 /// Does If-None-Match name `tag` (or `*`)? Weak comparison, as RFC 9110 asks for If-None-Match.
@@ -153,16 +156,7 @@ fn not_modified(request: &HttpRequest, tag: &str) -> bool {
     header.split(',').map(str::trim).any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == tag)
 }
 
-/// 304 when the client has this version, else `build()` with ETag and Cache-Control.
-fn conditional(
-    request: &HttpRequest,
-    format: Format,
-    json: &[u8],
-    build: impl FnOnce() -> Result<HttpResponse, Problem>,
-) -> Result<HttpResponse, Problem> {
-    conditional_tagged(request, etag(format, json), build)
-}
-
+/// 304 when the client has this version (ETag `tag`), else `build()` with ETag and Cache-Control.
 fn conditional_tagged(
     request: &HttpRequest,
     tag: String,
@@ -187,9 +181,8 @@ fn conditional_tagged(
 /// One record (or any JSON document) as `{"data": …}`.
 pub fn document(request: &HttpRequest, data: impl Serialize) -> Result<HttpResponse, Problem> {
     let body = serde_json::to_vec(&serde_json::json!({ "data": data })).map_err(Problem::internal)?;
-    conditional(request, Format::Json, &body.clone(), move || {
-        Ok(HttpResponse::Ok().content_type("application/json").body(body))
-    })
+    let tag = etag(Format::Json, &body);
+    conditional_tagged(request, tag, move || Ok(HttpResponse::Ok().content_type("application/json").body(body)))
 }
 
 #[derive(Serialize)]
@@ -215,7 +208,8 @@ pub fn list(
 ) -> Result<HttpResponse, Problem> {
     let json = serde_json::to_vec(&Envelope { data: items, links: Links { next: next.as_deref() }, meta: &meta })
         .map_err(Problem::internal)?;
-    conditional(request, format, &json.clone(), || {
+    let tag = etag(format, &json);
+    conditional_tagged(request, tag, move || {
         let mut response = match format {
             Format::Json => HttpResponse::Ok().content_type("application/json").body(json),
             Format::Csv => HttpResponse::Ok()
