@@ -43,8 +43,8 @@ echo "machine: $cores cores, $cpu; wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-58s %10s %9s %9s %9s %9s %11s\n' "request" "req/s" "p50 ms" "p90 ms" "p99 ms" "KB/resp" "CPU us/req"
 
-# The server's CPU time (user + system, in clock ticks) from /proc: CPU per request does not depend on what else
-# the machine is doing, unlike req/s.
+# The server's CPU time (user + system, in clock ticks) from /proc: CPU per request depends far less than req/s on
+# what else the machine is doing (other processes still slow it through shared caches).
 TICKS="$(getconf CLK_TCK)"
 server_cpu_ticks() {
     awk '{print $14 + $15}' "/proc/$SERVER/stat"
