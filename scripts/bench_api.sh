@@ -40,7 +40,15 @@ cores="$(nproc)"
 cpu="$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
 echo "ikz-hub API load benchmark: $SCHOOLS schools, SQLite (WAL), release build"
 echo "machine: $cores cores, $cpu; wrk -t$THREADS -c$CONNECTIONS -d${SECONDS_PER_RUN}s on the same machine"
-printf '%-58s %10s %9s %9s %9s %9s\n' "request" "req/s" "p50 ms" "p90 ms" "p99 ms" "KB/resp"
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-58s %10s %9s %9s %9s %9s %11s\n' "request" "req/s" "p50 ms" "p90 ms" "p99 ms" "KB/resp" "CPU us/req"
+
+# The server's CPU time (user + system, in clock ticks) from /proc: CPU per request depends far less than req/s on
+# what else the machine is doing (other processes still slow it through shared caches).
+TICKS="$(getconf CLK_TCK)"
+server_cpu_ticks() {
+    awk '{print $14 + $15}' "/proc/$SERVER/stat"
+}
 
 # wrk reports latencies as e.g. 812.00us, 1.43ms, 2.01s: print them in ms.
 to_ms() {
@@ -58,16 +66,20 @@ measure() {
     [ "${status%% *}" = "200" ] || { echo "$path answered $status" >&2; exit 1; }
     # Warm-up (connections, SQLite page cache), then the measured run.
     wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$BASE$path" >/dev/null
-    local out
+    local out cpu_before cpu_after
+    cpu_before="$(server_cpu_ticks)"
     out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency "$BASE$path")"
-    local rps p50 p90 p99 errors
+    cpu_after="$(server_cpu_ticks)"
+    local rps p50 p90 p99 errors requests
     rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
     p50="$(awk '$1 == "50%" {print $2}' <<<"$out")"
     p90="$(awk '$1 == "90%" {print $2}' <<<"$out")"
     p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+    requests="$(awk '/requests in/ {print $1}' <<<"$out")"
     errors="$(grep -E 'Non-2xx|Socket errors' <<<"$out" || true)"
-    printf '%-58s %10.0f %9s %9s %9s %9.1f\n' "$label" "$rps" "$(to_ms "$p50")" "$(to_ms "$p90")" "$(to_ms "$p99")" \
-        "$(awk -v b="${status##* }" 'BEGIN {print b / 1024}')"
+    printf '%-58s %10.0f %9s %9s %9s %9.1f %11.0f\n' "$label" "$rps" "$(to_ms "$p50")" "$(to_ms "$p90")" "$(to_ms "$p99")" \
+        "$(awk -v b="${status##* }" 'BEGIN {print b / 1024}')" \
+        "$(awk -v t="$((cpu_after - cpu_before))" -v hz="$TICKS" -v n="$requests" 'BEGIN {print t / hz * 1e6 / n}')"
     [ -z "$errors" ] || echo "  !! $errors"
 }
 
@@ -75,4 +87,5 @@ measure "GET /api/v1/schools?limit=100" "/api/v1/schools?limit=100"
 measure "filtered: partner + school_type, limit=100" "/api/v1/schools?partner=hankensbuettel&school_type=grundschule&limit=100"
 measure "full text: q=hankensbuettel, limit=100" "/api/v1/schools?q=hankensbuettel&limit=100"
 measure "full text, two prefixes: q=schule%20gifh, limit=100" "/api/v1/schools?q=schule%20gifh&limit=100"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "target (issue 8, 2 cores): >= 5,000 req/s for the 100-row page, p99 < 20 ms"

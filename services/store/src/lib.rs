@@ -17,6 +17,7 @@ pub mod runs;
 pub mod schema;
 mod tables;
 pub mod testing;
+pub mod time_columns;
 
 use std::sync::Arc;
 

@@ -8,16 +8,28 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::schema::*;
+use crate::time_columns::{
+    format_utc_micros, OptionalDateColumn, OptionalTimestampColumn, TimestampColumn, UTC_MICROS_LEN,
+};
 
-/// Serialises a JSON text column as the JSON it holds.
+/// Serialises a JSON text column as the JSON it holds. Lists of plain strings (what the store writes) are read
+/// borrowing from the text; anything else (escapes, other JSON) goes through a `Value`, with the same output.
 fn json_text<S: serde::Serializer>(text: &str, serializer: S) -> Result<S::Ok, S::Error> {
+    if let Ok(strings) = serde_json::from_str::<Vec<&str>>(text) {
+        return strings.serialize(serializer);
+    }
     let value: serde_json::Value = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
     value.serialize(serializer)
 }
 
-/// Provenance timestamps are UTC; serialise them with a `Z` so clients cannot mistake them for local time.
+/// Provenance timestamps are UTC; serialise them with a `Z` so clients cannot mistake them for local time
+/// (RFC 3339 to the microsecond, `2026-11-30T10:00:00.123456Z`).
 fn utc<S: serde::Serializer>(at: &NaiveDateTime, serializer: S) -> Result<S::Ok, S::Error> {
-    at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true).serialize(serializer)
+    let mut buffer = [0; UTC_MICROS_LEN];
+    match format_utc_micros(at, &mut buffer) {
+        Some(text) => serializer.serialize_str(text),
+        None => at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true).serialize(serializer),
+    }
 }
 
 /// Types that exist only to describe JSON text columns in the OpenAPI document (the rows keep them as text).
@@ -41,7 +53,17 @@ pub mod openapi {
 }
 
 fn utc_opt<S: serde::Serializer>(at: &Option<NaiveDateTime>, serializer: S) -> Result<S::Ok, S::Error> {
-    at.map(|at| at.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)).serialize(serializer)
+    /// One instant, serialised by [`utc`].
+    struct Utc<'a>(&'a NaiveDateTime);
+    impl Serialize for Utc<'_> {
+        fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+            utc(self.0, serializer)
+        }
+    }
+    match at {
+        Some(at) => serializer.serialize_some(&Utc(at)),
+        None => serializer.serialize_none(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, AsChangeset, Identifiable, Serialize)]
@@ -54,18 +76,24 @@ pub struct OrganizationRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub partner: String,
     pub name: String,
     pub short_name: Option<String>,
     pub kind: String,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub start_date: Option<NaiveDate>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub end_date: Option<NaiveDate>,
     pub web_url: Option<String>,
 }
@@ -80,12 +108,16 @@ pub struct PersonRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub partner: String,
     pub name: String,
@@ -104,19 +136,25 @@ pub struct MembershipRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub partner: String,
     pub person_id: String,
     pub organization_id: Option<String>,
     pub role: Option<String>,
     pub voting_right: Option<bool>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub start_date: Option<NaiveDate>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub end_date: Option<NaiveDate>,
 }
 
@@ -130,12 +168,16 @@ pub struct MeetingRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub partner: String,
     #[serde(serialize_with = "json_text")]
@@ -143,8 +185,10 @@ pub struct MeetingRow {
     pub organization_ids: String,
     pub name: String,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub start_at: Option<NaiveDateTime>,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub end_at: Option<NaiveDateTime>,
     pub location: Option<String>,
     pub state: Option<String>,
@@ -162,12 +206,16 @@ pub struct AgendaItemRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub partner: String,
     pub meeting_id: String,
@@ -190,17 +238,22 @@ pub struct PaperRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub partner: String,
     pub reference: Option<String>,
     pub subject: String,
     pub paper_type: Option<String>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub date: Option<NaiveDate>,
     pub public: bool,
     pub lead_department: Option<String>,
@@ -223,12 +276,16 @@ pub struct ConsultationRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub partner: String,
     pub paper_id: String,
@@ -236,6 +293,7 @@ pub struct ConsultationRow {
     pub organization_id: Option<String>,
     pub organization_name: Option<String>,
     pub meeting_id: Option<String>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub date: Option<NaiveDate>,
     pub role: Option<String>,
     pub authoritative: Option<bool>,
@@ -253,12 +311,16 @@ pub struct FileRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub partner: String,
     pub owner_kind: String,
@@ -266,6 +328,7 @@ pub struct FileRow {
     pub name: String,
     pub mime_type: Option<String>,
     pub size: Option<i64>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub date: Option<NaiveDate>,
     pub access_url: Option<String>,
 }
@@ -280,12 +343,16 @@ pub struct SchoolRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub state: String,
     pub school_number: String,
@@ -307,6 +374,7 @@ pub struct SchoolRow {
     pub email: Option<String>,
     pub website: Option<String>,
     pub pupils: Option<i32>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub pupils_as_of: Option<NaiveDate>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
@@ -322,17 +390,24 @@ pub struct MediaConceptRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub school_id: String,
     pub status: String,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub started_on: Option<NaiveDate>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub submitted_on: Option<NaiveDate>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub approved_on: Option<NaiveDate>,
     pub version: Option<String>,
 }
@@ -347,16 +422,21 @@ pub struct EquipmentRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub school_id: String,
     pub category: String,
     pub count: i64,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub as_of: Option<NaiveDate>,
 }
 
@@ -370,16 +450,22 @@ pub struct FundingProgramRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub name: String,
     pub legal_basis: Option<String>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub period_start: Option<NaiveDate>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub period_end: Option<NaiveDate>,
     #[serde(serialize_with = "json_text")]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Deadline>))]
@@ -399,12 +485,16 @@ pub struct FundingBudgetRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub program_id: String,
     pub partner: Option<String>,
@@ -423,12 +513,16 @@ pub struct FundingApplicationRow {
     pub source_url: Option<String>,
     pub content_hash: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub first_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub last_seen_at: NaiveDateTime,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
     pub program_id: String,
     pub reference: String,
@@ -443,9 +537,13 @@ pub struct FundingApplicationRow {
     pub approved_cents: Option<i64>,
     pub disbursed_cents: Option<i64>,
     pub status: String,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub submitted_on: Option<NaiveDate>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub approved_on: Option<NaiveDate>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub period_start: Option<NaiveDate>,
+    #[diesel(deserialize_as = OptionalDateColumn)]
     pub period_end: Option<NaiveDate>,
     #[serde(serialize_with = "json_text")]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<openapi::Disbursement>))]
@@ -464,8 +562,10 @@ pub struct PartnerRow {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub aliases: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub modified_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub deleted_at: Option<NaiveDateTime>,
 }
 
@@ -478,8 +578,10 @@ pub struct ImportRunRow {
     pub connector: String,
     pub trigger: String,
     #[serde(serialize_with = "utc")]
+    #[diesel(deserialize_as = TimestampColumn)]
     pub started_at: NaiveDateTime,
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub finished_at: Option<NaiveDateTime>,
     pub status: String,
     pub fetched: i64,
@@ -496,6 +598,7 @@ pub struct ImportRunRow {
     pub watermark: Option<String>,
     /// The schedule slot (UTC) of a scheduled run.
     #[serde(serialize_with = "utc_opt")]
+    #[diesel(deserialize_as = OptionalTimestampColumn)]
     pub scheduled_for: Option<NaiveDateTime>,
 }
 
