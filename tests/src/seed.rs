@@ -40,7 +40,8 @@ fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y, m, d)
 }
 
-const COUNCIL_KINDS: &[EntityKind] = &[
+/// The entities a council connector (OParl, ALLRIS) provides.
+pub const COUNCIL_KINDS: &[EntityKind] = &[
     EntityKind::Organization,
     EntityKind::Meeting,
     EntityKind::AgendaItem,

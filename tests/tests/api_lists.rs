@@ -251,15 +251,7 @@ async fn seeded_app(database_url: &str) -> TestApp {
     let config = TestConfig::new(database_url, "");
     let app = spawn_app(config.load()).await;
     write_records(&app.store, "schools", &[EntityKind::School], schools(), true).await;
-    let council_kinds = [
-        EntityKind::Organization,
-        EntityKind::Meeting,
-        EntityKind::AgendaItem,
-        EntityKind::Paper,
-        EntityKind::Consultation,
-        EntityKind::File,
-    ];
-    write_records(&app.store, "council", &council_kinds, council(), true).await;
+    write_records(&app.store, "council", ikz_tests::seed::COUNCIL_KINDS, council(), true).await;
     let funding_kinds = [
         EntityKind::FundingProgram,
         EntityKind::FundingBudget,
