@@ -101,13 +101,22 @@ impl TestApp {
         for _ in 0..300 {
             let runs = self.get_json(&format!("/api/v1/import-runs?connector={connector}&limit=1")).await;
             if let Some(run) = runs["data"].as_array().and_then(|runs| runs.first()) {
-                if run["status"] != "running" {
+                // The run's status commits just before its connector lock is released: wait for the lock too, so
+                // that the next trigger is not refused as overlapping this run.
+                if run["status"] != "running" && self.connector_lock_is_free(connector).await {
                     return run.clone();
                 }
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("connector {connector} did not finish a run in 15 s");
+    }
+
+    /// Whether no run holds the connector's lock now (taking it and letting it go at once).
+    async fn connector_lock_is_free(&self, connector: &str) -> bool {
+        let (url, connector) = (self.store.url().clone(), connector.to_owned());
+        let taken = tokio::task::spawn_blocking(move || ikz_store::locks::try_lock(&url, &connector)).await;
+        matches!(taken, Ok(Ok(Some(_))))
     }
 }
 
