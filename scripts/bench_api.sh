@@ -5,7 +5,8 @@
 #   scripts/bench_api.sh [schools=20000] [seconds=15]
 #
 # Installs wrk from Debian's packages when it is missing. Builds the server example in release mode (set
-# CARGO_TARGET_DIR to share a target folder), waits for it to import the schools, measures, stops it.
+# CARGO_TARGET_DIR to share a target folder), waits for it to import the schools, measures, stops it; twice: with the
+# response cache as configured by default, and without it (every request queries and renders).
 set -euo pipefail
 
 SCHOOLS="${1:-20000}"
@@ -22,19 +23,31 @@ fi
 
 (cd "$ROOT" && cargo build --release -q -p ikz-hub --example bench_api_server)
 
+SERVER=""
 LOG="$(mktemp)"
-"$TARGET/release/examples/bench_api_server" "$SCHOOLS" >"$LOG" 2>"$LOG.err" &
-SERVER=$!
-trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; rm -f "$LOG" "$LOG.err"' EXIT
+trap 'stop_server; rm -f "$LOG" "$LOG.err"' EXIT
 
-for _ in $(seq 1 600); do
-    grep -q '^READY ' "$LOG" && break
-    kill -0 "$SERVER" 2>/dev/null || { cat "$LOG.err" >&2; exit 1; }
-    sleep 0.2
-done
-BASE="$(sed -n 's/^READY //p' "$LOG")"
-[ -n "$BASE" ] || { echo "the server did not get ready" >&2; cat "$LOG.err" >&2; exit 1; }
-grep '^imported' "$LOG.err" >&2 || true
+stop_server() {
+    if [ -n "$SERVER" ]; then
+        kill "$SERVER" 2>/dev/null || true
+        wait "$SERVER" 2>/dev/null || true
+        SERVER=""
+    fi
+}
+
+# Starts the server with a response cache of $1 MB (0: none) and waits until it has imported the schools.
+start_server() {
+    IKZ_BENCH_RESPONSE_CACHE_MB="$1" "$TARGET/release/examples/bench_api_server" "$SCHOOLS" >"$LOG" 2>"$LOG.err" &
+    SERVER=$!
+    for _ in $(seq 1 600); do
+        grep -q '^READY ' "$LOG" && break
+        kill -0 "$SERVER" 2>/dev/null || { cat "$LOG.err" >&2; exit 1; }
+        sleep 0.2
+    done
+    BASE="$(sed -n 's/^READY //p' "$LOG")"
+    [ -n "$BASE" ] || { echo "the server did not get ready" >&2; cat "$LOG.err" >&2; exit 1; }
+    grep '^imported' "$LOG.err" >&2 || true
+}
 
 cores="$(nproc)"
 cpu="$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
@@ -83,9 +96,23 @@ measure() {
     [ -z "$errors" ] || echo "  !! $errors"
 }
 
-measure "GET /api/v1/schools?limit=100" "/api/v1/schools?limit=100"
-measure "filtered: partner + school_type, limit=100" "/api/v1/schools?partner=hankensbuettel&school_type=grundschule&limit=100"
-measure "full text: q=hankensbuettel, limit=100" "/api/v1/schools?q=hankensbuettel&limit=100"
-measure "full text, two prefixes: q=schule%20gifh, limit=100" "/api/v1/schools?q=schule%20gifh&limit=100"
+measure_all() {
+    measure "GET /api/v1/schools?limit=100" "/api/v1/schools?limit=100"
+    measure "filtered: partner + school_type, limit=100" "/api/v1/schools?partner=hankensbuettel&school_type=grundschule&limit=100"
+    measure "full text: q=hankensbuettel, limit=100" "/api/v1/schools?q=hankensbuettel&limit=100"
+    measure "full text, two prefixes: q=schule%20gifh, limit=100" "/api/v1/schools?q=schule%20gifh&limit=100"
+}
+
+# As served: the response cache (server.response_cache_mb, default 64) answers repeated reads of unchanged data.
+echo "-- response cache on (default): every request reads the data revision, then serves the kept rendering"
+start_server 64
+measure_all
+stop_server
+# The cost of a cache miss: every request queries SQLite and renders the page (what the first reader of a page after
+# an import pays, and what a client walking many distinct pages pays).
+echo "-- response cache off (server.response_cache_mb = 0): every request queries SQLite and renders"
+start_server 0
+measure_all
+stop_server
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "target (issue 8, 2 cores): >= 5,000 req/s for the 100-row page, p99 < 20 ms"

@@ -10,6 +10,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::response_cache::Rendered;
 use crate::Problem;
 
 /// Responses may be reused for a short while; clients revalidate with the ETag after that.
@@ -95,7 +96,7 @@ impl<'de> Deserialize<'de> for Item {
 }
 
 /// How a list is served.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     Json,
     Csv,
@@ -157,40 +158,49 @@ fn not_modified(request: &HttpRequest, tag: &str) -> bool {
     header.split(',').map(str::trim).any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == tag)
 }
 
-/// 304 when the client has this version (ETag `tag`), else `build()` with ETag and Cache-Control.
-fn conditional_tagged(
-    request: &HttpRequest,
-    tag: String,
-    build: impl FnOnce() -> Result<HttpResponse, Problem>,
-) -> Result<HttpResponse, Problem> {
-    if not_modified(request, &tag) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, tag))
-            .insert_header((header::CACHE_CONTROL, CACHE_CONTROL))
-            .finish());
-    }
-    let mut response = build()?;
+/// The answer to `request` with `rendered`: a 304 when the client has this version (If-None-Match names its ETag),
+/// else a 200 with the body; both with ETag and Cache-Control.
+pub fn respond(request: &HttpRequest, rendered: &Rendered) -> HttpResponse {
+    let mut response = if not_modified(request, &rendered.etag) {
+        HttpResponse::NotModified().finish()
+    } else {
+        let mut response = HttpResponse::Ok().content_type(rendered.content_type).body(rendered.body.clone());
+        for (name, value) in &rendered.headers {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+        response
+    };
     let headers = response.headers_mut();
-    if let Ok(value) = header::HeaderValue::from_str(&tag) {
+    if let Ok(value) = header::HeaderValue::from_str(&rendered.etag) {
         headers.insert(header::ETAG, value);
     }
     headers.insert(header::CACHE_CONTROL, header::HeaderValue::from_static(CACHE_CONTROL));
     headers.insert(header::VARY, header::HeaderValue::from_static("Accept"));
-    Ok(response)
+    response
 }
 
+fn rendered_json(body: Vec<u8>) -> Rendered {
+    let etag = etag(Format::Json, &body);
+    Rendered { body: body.into(), etag, content_type: JSON_TYPE, headers: Vec::new() }
+}
+
+const JSON_TYPE: &str = "application/json";
+
 /// One record (or any JSON document) as `{"data": …}`.
-pub fn document(request: &HttpRequest, data: impl Serialize) -> Result<HttpResponse, Problem> {
+pub fn render_document(data: impl Serialize) -> Result<Rendered, Problem> {
     let body = serde_json::to_vec(&serde_json::json!({ "data": data })).map_err(Problem::internal)?;
-    let tag = etag(Format::Json, &body);
-    conditional_tagged(request, tag, move || Ok(HttpResponse::Ok().content_type("application/json").body(body)))
+    Ok(rendered_json(body))
+}
+
+/// [`render_document`], answered.
+pub fn document(request: &HttpRequest, data: impl Serialize) -> Result<HttpResponse, Problem> {
+    Ok(respond(request, &render_document(data)?))
 }
 
 /// Any JSON body (a list envelope the handler built, a run with its rejects), with ETag.
 pub fn json(request: &HttpRequest, body: &impl Serialize) -> Result<HttpResponse, Problem> {
     let body = serde_json::to_vec(body).map_err(Problem::internal)?;
-    let tag = etag(Format::Json, &body);
-    conditional_tagged(request, tag, || Ok(HttpResponse::Ok().content_type("application/json").body(body)))
+    Ok(respond(request, &rendered_json(body)))
 }
 
 #[derive(Serialize)]
@@ -206,49 +216,42 @@ struct Links<'a> {
 }
 
 /// A list page in the requested format. CSV and XLSX carry the next page in a `Link: <…>; rel="next"` header.
-pub fn list(
-    request: &HttpRequest,
+pub fn render_list(
     format: Format,
     name: &str,
     items: &[Item],
     next: Option<String>,
     meta: Value,
-) -> Result<HttpResponse, Problem> {
+) -> Result<Rendered, Problem> {
     let json = serde_json::to_vec(&Envelope { data: items, links: Links { next: next.as_deref() }, meta: &meta })
         .map_err(Problem::internal)?;
+    if format == Format::Json {
+        return Ok(rendered_json(json));
+    }
     // An XLSX file holds its creation time, so the same rows give other bytes each second: its tag is weak.
-    let tag = match format {
+    let etag = match format {
         Format::Xlsx => format!("W/{}", etag(format, &json)),
         Format::Json | Format::Csv => etag(format, &json),
     };
-    conditional_tagged(request, tag, move || {
-        let mut response = match format {
-            Format::Json => HttpResponse::Ok().content_type("application/json").body(json),
-            Format::Csv => HttpResponse::Ok()
-                .content_type(CSV_TYPE)
-                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.csv\"")))
-                .body(csv(items)?),
-            Format::Xlsx => HttpResponse::Ok()
-                .content_type(XLSX_TYPE)
-                .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.xlsx\"")))
-                .body(xlsx(name, items)?),
-        };
-        if let (Some(next), Format::Csv | Format::Xlsx) = (&next, format) {
-            if let Ok(value) = header::HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")) {
-                response.headers_mut().insert(header::LINK, value);
-            }
+    let (body, content_type) = match format {
+        Format::Xlsx => (xlsx(name, items)?, XLSX_TYPE),
+        Format::Json | Format::Csv => (csv(items)?, CSV_TYPE),
+    };
+    let mut headers = Vec::new();
+    let extension = format.tag();
+    if let Ok(value) = header::HeaderValue::from_str(&format!("attachment; filename=\"{name}.{extension}\"")) {
+        headers.push((header::CONTENT_DISPOSITION, value));
+    }
+    if let Some(next) = &next {
+        if let Ok(value) = header::HeaderValue::from_str(&format!("<{next}>; rel=\"next\"")) {
+            headers.push((header::LINK, value));
         }
-        Ok(response)
-    })
+    }
+    Ok(Rendered { body: body.into(), etag, content_type, headers })
 }
 
-/// A JSON list page: rows serialised straight into the envelope (see [`crate::served`]), with ETag.
-pub fn json_list<R: Serialize>(
-    request: &HttpRequest,
-    rows: &[R],
-    next: Option<String>,
-    meta: Value,
-) -> Result<HttpResponse, Problem> {
+/// A JSON list page: rows serialised straight into the envelope (see [`crate::served`]).
+pub fn render_json_list<R: Serialize>(rows: &[R], next: Option<String>, meta: Value) -> Result<Rendered, Problem> {
     #[derive(Serialize)]
     struct RowEnvelope<'a, R: Serialize> {
         data: crate::served::ServedRows<'a, R>,
@@ -258,8 +261,7 @@ pub fn json_list<R: Serialize>(
     let envelope =
         RowEnvelope { data: crate::served::ServedRows(rows), links: Links { next: next.as_deref() }, meta: &meta };
     let json = serde_json::to_vec(&envelope).map_err(Problem::internal)?;
-    let tag = etag(Format::Json, &json);
-    conditional_tagged(request, tag, || Ok(HttpResponse::Ok().content_type("application/json").body(json)))
+    Ok(rendered_json(json))
 }
 
 /// CSV lines of `items` for a streamed export; the first chunk (no `columns` yet) starts with the BOM and the

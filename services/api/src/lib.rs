@@ -13,6 +13,7 @@ pub mod list;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod response_cache;
 mod routes;
 pub mod served;
 
@@ -38,6 +39,8 @@ pub struct ApiState {
     pub connectors: Option<Arc<dyn ConnectorControl>>,
     /// URL length, body size and time limits (the [`limits`] middlewares and body-taking handlers).
     pub limits: limits::Limits,
+    /// Rendered read responses, kept while the store's data revision stands.
+    pub responses: response_cache::ResponseCache,
 }
 
 impl ApiState {
@@ -49,6 +52,7 @@ impl ApiState {
             metrics: Arc::default(),
             connectors: None,
             limits: limits::Limits::default(),
+            responses: response_cache::ResponseCache::new(response_cache::DEFAULT_MEGABYTES),
         }
     }
 }

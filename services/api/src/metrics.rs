@@ -11,7 +11,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use crate::auth::Reader;
@@ -28,6 +28,9 @@ pub struct Metrics {
     runs: IntCounterVec,
     records: IntCounterVec,
     durations: HistogramVec,
+    /// Reads answered from the response cache, and reads that queried the store (labels of one counter).
+    cache_hits: IntCounter,
+    cache_misses: IntCounter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -83,7 +86,15 @@ impl Default for Metrics {
     /// The metric definitions are constants: a failure here is a programming error, caught by the tests.
     fn default() -> Self {
         let registry = Registry::new();
+        let cache = counter(
+            &registry,
+            "ikz_api_response_cache_total",
+            "Cacheable API reads by result: `hit` served a kept rendering, `miss` queried the store and rendered.",
+            &["result"],
+        );
         Metrics {
+            cache_hits: cache.with_label_values(&["hit"]),
+            cache_misses: cache.with_label_values(&["miss"]),
             requests: counter(
                 &registry,
                 "ikz_http_requests_total",
@@ -125,6 +136,15 @@ impl Metrics {
     pub fn observe_request(&self, route: &str, method: &str, status: u16, seconds: f64) {
         self.requests.with_label_values(&[route, method, &status.to_string()]).inc();
         self.latency.with_label_values(&[route, method]).observe(seconds);
+    }
+
+    /// Counts a cacheable read as a hit or a miss of the response cache.
+    pub fn observe_cache(&self, hit: bool) {
+        if hit {
+            self.cache_hits.inc();
+        } else {
+            self.cache_misses.inc();
+        }
     }
 
     /// Counts a run (or a skipped trigger, with zero counts and no duration).

@@ -34,6 +34,11 @@ fn main() -> anyhow::Result<()> {
     let schools: usize = std::env::args().nth(1).and_then(|text| text.parse().ok()).unwrap_or(20_000);
     let port: u16 = std::env::args().nth(2).and_then(|text| text.parse().ok()).unwrap_or(0);
     let pool_size: u32 = std::env::var("IKZ_BENCH_POOL_SIZE").ok().and_then(|text| text.parse().ok()).unwrap_or(8);
+    // `server.response_cache_mb`: the default unless set; 0 measures every request querying and rendering.
+    let cache_mb: u64 = std::env::var("IKZ_BENCH_RESPONSE_CACHE_MB")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(ikz_api::response_cache::DEFAULT_MEGABYTES);
     let dir = tempfile::tempdir()?;
     // Every third school number has two branch rows, which the connector merges into one school: 4 rows per 3.
     let rows = schools.div_ceil(3) * 4;
@@ -44,8 +49,8 @@ fn main() -> anyhow::Result<()> {
     std::fs::write(
         dir.path().join("ikz-hub.toml"),
         format!(
-            "[database]\nurl = \"{database}\"\npool_size = {pool_size}\n[import]\nrun_on_start = false\n\
-             [scheduler]\nenabled = false\n{PARTNERS}"
+            "[server]\nresponse_cache_mb = {cache_mb}\n[database]\nurl = \"{database}\"\npool_size = {pool_size}\n\
+             [import]\nrun_on_start = false\n[scheduler]\nenabled = false\n{PARTNERS}"
         ),
     )?;
     let config = configuration::load(&dir.path().join("ikz-hub.toml")).map_err(|errors| anyhow::anyhow!("{errors}"))?;

@@ -7,9 +7,11 @@
 //! Three runs are measured:
 //! 1. the first import (every school created);
 //! 2. a re-import of the untouched file (the connector sees the same size and mtime and stops: `unchanged`);
-//! 3. a re-import after the file was rewritten with the same bytes (new mtime): the whole sheet is parsed and every
-//!    record hashed, and the store counts all of them unchanged without rewriting them — the honest "unchanged data
-//!    is cheap" figure.
+//! 3. a re-import after the file was rewritten with the same bytes (new mtime): the connector reads the file, finds
+//!    the content digest of the last run and stops: `unchanged`;
+//! 4. a re-import of the same rows in a file with other bytes (the zip re-packed with a comment, as a re-export
+//!    would differ): the whole sheet is parsed and every record hashed, and the store counts all of them unchanged
+//!    without rewriting them — the honest "unchanged data is cheap" figure.
 
 use std::time::Instant;
 
@@ -49,6 +51,19 @@ fn cpu_seconds() -> f64 {
     }
     let seconds = |time: libc::timeval| time.tv_sec as f64 + time.tv_usec as f64 / 1e6;
     seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
+/// Rewrites the workbook with the same entries (copied raw) and a zip comment: the same rows in other bytes.
+fn repack_with_comment(path: &std::path::Path) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path)?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))?;
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(path)?);
+    writer.set_comment("re-exported")?;
+    for index in 0..archive.len() {
+        writer.raw_copy_file(archive.by_index_raw(index)?)?;
+    }
+    writer.finish()?;
+    Ok(())
 }
 
 /// Resets VmHWM to the current RSS so each phase's peak is its own (Linux ≥ 4.0).
@@ -113,10 +128,13 @@ fn main() -> anyhow::Result<()> {
         let untouched = measure("re-import, file untouched").await?;
         std::fs::write(&xlsx, std::fs::read(&xlsx)?)?;
         let same_bytes = measure("re-import, same bytes, new mtime").await?;
+        repack_with_comment(&xlsx)?;
+        let same_rows = measure("re-import, same rows, other bytes").await?;
         println!(
-            "re-import / first import: untouched {:.1} %, same bytes {:.1} %",
+            "re-import / first import: untouched {:.1} %, same bytes {:.1} %, same rows in other bytes {:.1} %",
             untouched / first * 100.0,
-            same_bytes / first * 100.0
+            same_bytes / first * 100.0,
+            same_rows / first * 100.0
         );
         println!("targets (issue 3, SQLite): >= 60,000 rows/s first import; re-import <= 20 % of it; peak <= 150 MB");
         println!("baseline (issue 3): pandas read_excel + to_sql ~16 s (~6,000 rows/s, 210 MB); calamine alone ~0.5 s");

@@ -73,6 +73,8 @@ pub struct ServerSettings {
     pub request_timeout: String,
     /// A client that has not sent its whole request head after this long is cut off with a 408 ("5s").
     pub client_request_timeout: String,
+    /// Memory for rendered read responses, kept until the data changes (MB); 0 turns the cache off.
+    pub response_cache_mb: u64,
 }
 
 impl Default for ServerSettings {
@@ -84,6 +86,7 @@ impl Default for ServerSettings {
             max_body_bytes: ikz_api::limits::DEFAULT_MAX_BODY_BYTES,
             request_timeout: "60s".into(),
             client_request_timeout: "5s".into(),
+            response_cache_mb: ikz_api::response_cache::DEFAULT_MEGABYTES,
         }
     }
 }

@@ -97,6 +97,7 @@ impl Application {
             metrics,
             connectors: Some(Arc::new(HubControl(hub.clone()))),
             limits: config.limits,
+            responses: ikz_api::response_cache::ResponseCache::new(config.server.response_cache_mb),
         };
         let cors_origins = config.server.cors_origins.clone();
         let server = HttpServer::new(move || {

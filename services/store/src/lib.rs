@@ -12,6 +12,7 @@ mod convert;
 pub mod locks;
 pub mod migrations;
 pub mod queries;
+pub mod revision;
 pub mod rows;
 pub mod runs;
 pub mod schema;

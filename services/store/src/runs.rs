@@ -816,6 +816,8 @@ impl Writer {
         }
         self.record_end(conn, status, None, notes, outcome.watermark.as_deref())?;
         self.store_rejects(conn)?;
+        // Every committed run changes served data, if only the records' `last_seen_at`.
+        crate::revision::raise(conn)?;
         Ok(status)
     }
 

@@ -366,6 +366,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// One row: raised by every committed change of served data (see `crate::revision`).
+    data_revision (id) {
+        id -> Integer,
+        revision -> BigInt,
+    }
+}
+
 diesel::joinable!(rejected_record -> import_run (run_id));
 diesel::allow_tables_to_appear_in_same_query!(import_run, rejected_record);
 // A school's media concepts and equipment filtered by the school's Schulträger (a subquery on school).

@@ -1,15 +1,20 @@
 //! The entity endpoints: one list and one record per entity, and the composite records (a meeting with its agenda,
 //! a paper with its consultations and files, a school with media concepts, equipment and funding).
 
+use std::sync::Arc;
+
 use actix_web::{web, HttpRequest, HttpResponse};
+use ikz_store::queries::SchoolParts;
 use ikz_store::queries::{self, Page, SortField};
-use ikz_store::{DbConnection, StoreError};
+use ikz_store::rows::SchoolRow;
+use ikz_store::{revision, DbConnection, StoreError};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::export;
 use crate::format::{self, Format, Item};
 use crate::list::{self, check_id, Params, COMMON, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::response_cache::Rendered;
 use crate::{ApiState, Problem};
 
 pub const SCHOOL_TYPES: &[&str] = &[
@@ -101,27 +106,25 @@ where
     if whole_list && format == Format::Csv && !finds_nothing {
         return Ok(export::stream_csv(&state, spec.name, filter, query, page_request));
     }
-    let store = state.store.clone();
     let mut page = page_request.page.clone();
     if whole_list {
         page.limit = XLSX_MAX_ROWS + 1;
     }
     let limit = page.limit - 1;
     let sort_field = page_request.sort;
-    let mut rows = web::block(move || -> Result<Vec<R>, Problem> {
+    let load = move |conn: &mut DbConnection| -> Result<Vec<R>, Problem> {
         if finds_nothing {
             return Ok(Vec::new());
         }
-        let mut conn = store.connection()?;
         if !whole_list {
-            return Ok(query(&mut conn, &filter, &page)?);
+            return Ok(query(conn, &filter, &page)?);
         }
         // The XLSX of the whole list: the store in batches, so no single query holds 100,000 rows' statement.
         let mut rows = Vec::new();
         let mut batch_page = page.clone();
         batch_page.limit = EXPORT_BATCH;
         loop {
-            let batch = query(&mut conn, &filter, &batch_page)?;
+            let batch = query(conn, &filter, &batch_page)?;
             let done = (batch.len() as i64) < EXPORT_BATCH || rows.len() as i64 + batch.len() as i64 > limit;
             if let Some(last) = batch.last() {
                 batch_page.after = Some(export::after(last, sort_field)?);
@@ -131,19 +134,67 @@ where
                 return Ok(rows);
             }
         }
+    };
+    let render = |mut rows: Vec<R>| {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next = if more { rows.last().map(Item::from_row).transpose()?.map(|last| next_link(&last)) } else { None };
+        let meta = json!({ "count": rows.len(), "limit": limit, "sort": sort });
+        match format {
+            Format::Json => format::render_json_list(&rows, next, meta),
+            Format::Csv | Format::Xlsx => {
+                let items = rows.iter().map(Item::from_row).collect::<Result<Vec<_>, _>>()?;
+                format::render_list(format, spec.name, &items, next, meta)
+            }
+        }
+    };
+    cached(&state, &request, format, load, render).await
+}
+
+/// Answers a read from the response cache when it holds a rendering of this URL and format made at the store's
+/// current data revision; otherwise `load`s on a blocking thread (on the connection that read the revision, after
+/// reading it), `render`s on this one and keeps the rendering. See [`crate::response_cache`].
+async fn cached<T, L>(
+    state: &ApiState,
+    request: &HttpRequest,
+    format: Format,
+    load: L,
+    render: impl FnOnce(T) -> Result<Rendered, Problem>,
+) -> Result<HttpResponse, Problem>
+where
+    T: Send + 'static,
+    L: FnOnce(&mut DbConnection) -> Result<T, Problem> + Send + 'static,
+{
+    enum Found<T> {
+        Kept(Arc<Rendered>),
+        Loaded(T, Option<i64>),
+    }
+    let store = state.store.clone();
+    let cache = state.responses.clone();
+    let uri = request.uri().path_and_query().map_or_else(|| request.path(), |uri| uri.as_str()).to_owned();
+    let (found, uri) = web::block(move || -> Result<(Found<T>, String), Problem> {
+        let mut conn = store.connection()?;
+        let revision = if cache.enabled() { Some(revision::current(&mut conn)?) } else { None };
+        if let Some(kept) = revision.and_then(|revision| cache.get(revision, format, &uri)) {
+            return Ok((Found::Kept(kept), uri));
+        }
+        Ok((Found::Loaded(load(&mut conn)?, revision), uri))
     })
     .await??;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
-    let next = if more { rows.last().map(Item::from_row).transpose()?.map(|last| next_link(&last)) } else { None };
-    let meta = json!({ "count": rows.len(), "limit": limit, "sort": sort });
-    match format {
-        Format::Json => format::json_list(&request, &rows, next, meta),
-        Format::Csv | Format::Xlsx => {
-            let items = rows.iter().map(Item::from_row).collect::<Result<Vec<_>, _>>()?;
-            format::list(&request, format, spec.name, &items, next, meta)
-        }
+    if state.responses.enabled() {
+        state.metrics.observe_cache(matches!(found, Found::Kept(_)));
     }
+    let rendered = match found {
+        Found::Kept(kept) => kept,
+        Found::Loaded(data, revision) => {
+            let rendered = Arc::new(render(data)?);
+            if let Some(revision) = revision {
+                state.responses.insert(revision, format, uri, rendered.clone());
+            }
+            rendered
+        }
+    };
+    Ok(format::respond(request, &rendered))
 }
 
 type GetQuery<R> = fn(&mut DbConnection, &str) -> Result<Option<R>, StoreError>;
@@ -160,17 +211,10 @@ where
     R: Serialize + Send + 'static,
 {
     check_id(&id)?;
-    let store = state.store.clone();
     let lookup = id.clone();
-    let row = web::block(move || -> Result<Option<R>, StoreError> {
-        let mut conn = store.connection()?;
-        get(&mut conn, &lookup)
-    })
-    .await??
-    .ok_or_else(|| {
-        Problem::not_found(format!("{what} `{}` does not exist", id.chars().take(80).collect::<String>()))
-    })?;
-    format::document(&request, Item::from_row(&row)?)
+    let load = move |conn: &mut DbConnection| Ok(get(conn, &lookup)?);
+    let render = |row: Option<R>| format::render_document(Item::from_row(&row.ok_or_else(|| missing(what, &id))?)?);
+    cached(&state, &request, Format::Json, load, render).await
 }
 
 /// A list handler and a record handler per entity.
@@ -363,21 +407,21 @@ pub async fn meeting(
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
     check_id(&id)?;
-    let store = state.store.clone();
     let lookup = id.clone();
-    let found = web::block(move || -> Result<_, StoreError> {
-        let mut conn = store.connection()?;
-        let Some(meeting) = queries::get_meeting(&mut conn, &lookup)? else { return Ok(None) };
-        let agenda = queries::meeting_agenda(&mut conn, &lookup)?;
-        let files = queries::files_of(&mut conn, &lookup)?;
+    let load = move |conn: &mut DbConnection| -> Result<_, Problem> {
+        let Some(meeting) = queries::get_meeting(conn, &lookup)? else { return Ok(None) };
+        let agenda = queries::meeting_agenda(conn, &lookup)?;
+        let files = queries::files_of(conn, &lookup)?;
         Ok(Some((meeting, agenda, files)))
+    };
+    cached(&state, &request, Format::Json, load, |found| {
+        let (meeting, agenda, files) = found.ok_or_else(|| missing("meeting", &id))?;
+        let mut item = Item::from_row(&meeting)?;
+        item.insert("agenda", serde_json::to_value(items(&agenda)?).map_err(Problem::internal)?);
+        item.insert("files", serde_json::to_value(items(&files)?).map_err(Problem::internal)?);
+        format::render_document(item)
     })
-    .await??;
-    let (meeting, agenda, files) = found.ok_or_else(|| missing("meeting", &id))?;
-    let mut item = Item::from_row(&meeting)?;
-    item.insert("agenda", serde_json::to_value(items(&agenda)?).map_err(Problem::internal)?);
-    item.insert("files", serde_json::to_value(items(&files)?).map_err(Problem::internal)?);
-    format::document(&request, item)
+    .await
 }
 
 /// `GET /papers/{id}`: the paper with its consultations (Beratungsfolge), files and agenda items.
@@ -388,23 +432,23 @@ pub async fn paper(
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
     check_id(&id)?;
-    let store = state.store.clone();
     let lookup = id.clone();
-    let found = web::block(move || -> Result<_, StoreError> {
-        let mut conn = store.connection()?;
-        let Some(paper) = queries::get_paper(&mut conn, &lookup)? else { return Ok(None) };
-        let consultations = queries::paper_consultations(&mut conn, &lookup)?;
-        let files = queries::files_of(&mut conn, &lookup)?;
-        let agenda_items = queries::paper_agenda_items(&mut conn, &lookup)?;
+    let load = move |conn: &mut DbConnection| -> Result<_, Problem> {
+        let Some(paper) = queries::get_paper(conn, &lookup)? else { return Ok(None) };
+        let consultations = queries::paper_consultations(conn, &lookup)?;
+        let files = queries::files_of(conn, &lookup)?;
+        let agenda_items = queries::paper_agenda_items(conn, &lookup)?;
         Ok(Some((paper, consultations, files, agenda_items)))
+    };
+    cached(&state, &request, Format::Json, load, |found| {
+        let (paper, consultations, files, agenda_items) = found.ok_or_else(|| missing("paper", &id))?;
+        let mut item = Item::from_row(&paper)?;
+        item.insert("consultations", serde_json::to_value(items(&consultations)?).map_err(Problem::internal)?);
+        item.insert("files", serde_json::to_value(items(&files)?).map_err(Problem::internal)?);
+        item.insert("agenda_items", serde_json::to_value(items(&agenda_items)?).map_err(Problem::internal)?);
+        format::render_document(item)
     })
-    .await??;
-    let (paper, consultations, files, agenda_items) = found.ok_or_else(|| missing("paper", &id))?;
-    let mut item = Item::from_row(&paper)?;
-    item.insert("consultations", serde_json::to_value(items(&consultations)?).map_err(Problem::internal)?);
-    item.insert("files", serde_json::to_value(items(&files)?).map_err(Problem::internal)?);
-    item.insert("agenda_items", serde_json::to_value(items(&agenda_items)?).map_err(Problem::internal)?);
-    format::document(&request, item)
+    .await
 }
 
 /// `GET /schools/{id}`: the school with its media concept(s), equipment and funding (budgets and applications).
@@ -415,15 +459,17 @@ pub async fn school(
 ) -> Result<HttpResponse, Problem> {
     let id = path.into_inner();
     check_id(&id)?;
-    let store = state.store.clone();
     let lookup = id.clone();
-    let found = web::block(move || -> Result<_, StoreError> {
-        let mut conn = store.connection()?;
-        let Some(school) = queries::get_school(&mut conn, &lookup)? else { return Ok(None) };
-        Ok(Some((school, queries::school_parts(&mut conn, &lookup)?)))
-    })
-    .await??;
-    let (school, parts) = found.ok_or_else(|| missing("school", &id))?;
+    let load = move |conn: &mut DbConnection| -> Result<_, Problem> {
+        let Some(school) = queries::get_school(conn, &lookup)? else { return Ok(None) };
+        Ok(Some((school, queries::school_parts(conn, &lookup)?)))
+    };
+    cached(&state, &request, Format::Json, load, |found| render_school(found.ok_or_else(|| missing("school", &id))?))
+        .await
+}
+
+/// A school with its parts, as `GET /schools/{id}` serves it.
+fn render_school((school, parts): (SchoolRow, SchoolParts)) -> Result<Rendered, Problem> {
     let mut item = Item::from_row(&school)?;
     let media_concepts = items(&parts.media_concepts)?;
     // The current concept: the newest by approval/submission/start (most schools have one).
@@ -443,7 +489,7 @@ pub async fn school(
             "applications": items(&parts.applications)?,
         }),
     );
-    format::document(&request, item)
+    format::render_document(item)
 }
 
 /// `GET /funding/summary?program=…`.
@@ -452,19 +498,17 @@ pub async fn funding_summary(state: web::Data<ApiState>, request: HttpRequest) -
     let program = params.text("program")?.ok_or_else(|| {
         Problem::bad_parameter("program", "is required (the id of a funding program, see /api/v1/funding/programs)")
     })?;
-    let store = state.store.clone();
     let lookup = program.clone();
-    let summary = web::block(move || -> Result<_, StoreError> {
-        let mut conn = store.connection()?;
-        queries::funding_summary(&mut conn, &lookup)
+    let load = move |conn: &mut DbConnection| Ok(queries::funding_summary(conn, &lookup)?);
+    cached(&state, &request, Format::Json, load, |summary| {
+        let summary = summary.ok_or_else(|| missing("funding program", &program))?;
+        let mut value = serde_json::to_value(&summary).map_err(Problem::internal)?;
+        add_eur(&mut value);
+        // The program as every record is served (with `deleted`).
+        value["program"] = serde_json::to_value(Item::from_row(&summary.program)?).map_err(Problem::internal)?;
+        format::render_document(value)
     })
-    .await??
-    .ok_or_else(|| missing("funding program", &program))?;
-    let mut value = serde_json::to_value(&summary).map_err(Problem::internal)?;
-    add_eur(&mut value);
-    // The program as every record is served (with `deleted`).
-    value["program"] = serde_json::to_value(Item::from_row(&summary.program)?).map_err(Problem::internal)?;
-    format::document(&request, value)
+    .await
 }
 
 /// Adds `x_eur` next to every `x_cents` number, at any depth.

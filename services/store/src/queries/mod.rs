@@ -11,6 +11,7 @@ use crate::StoreError;
 pub(crate) fn sync_partners(conn: &mut DbConnection, partners: &[Partner]) -> Result<(), StoreError> {
     let now = crate::now();
     conn.transaction(|conn| {
+        let mut changed = false;
         let stored: Vec<PartnerRow> = partner::table.select(PartnerRow::as_select()).load(conn)?;
         for configured in partners {
             let row = PartnerRow {
@@ -25,9 +26,11 @@ pub(crate) fn sync_partners(conn: &mut DbConnection, partners: &[Partner]) -> Re
             match stored.iter().find(|stored| stored.id == row.id) {
                 None => {
                     diesel::insert_into(partner::table).values(&row).execute(conn)?;
+                    changed = true;
                 }
                 Some(old) if PartnerRow { modified_at: old.modified_at, ..row.clone() } != *old => {
                     diesel::update(partner::table.find(&row.id)).set(&row).execute(conn)?;
+                    changed = true;
                 }
                 Some(_) => {}
             }
@@ -36,6 +39,10 @@ pub(crate) fn sync_partners(conn: &mut DbConnection, partners: &[Partner]) -> Re
             diesel::update(partner::table.find(&gone.id))
                 .set((partner::deleted_at.eq(now), partner::modified_at.eq(now)))
                 .execute(conn)?;
+            changed = true;
+        }
+        if changed {
+            crate::revision::raise(conn)?;
         }
         Ok(())
     })
