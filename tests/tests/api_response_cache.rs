@@ -25,7 +25,7 @@ async fn cache_count(app: &TestApp, result: &str) -> u64 {
 
 fn revision(store: &Store) -> i64 {
     let mut conn = store.connection().expect("connection");
-    ikz_store::revision::current(&mut conn).expect("revision")
+    ikz_store::revision::current(&mut conn).expect("revision").expect("the revision row")
 }
 
 /// The seeded schools with the Grundschule Wittingen renamed.

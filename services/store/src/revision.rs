@@ -12,9 +12,10 @@ use crate::connection::DbConnection;
 use crate::schema::data_revision;
 use crate::StoreError;
 
-/// The current data revision (one single-row read by primary key).
-pub fn current(conn: &mut DbConnection) -> Result<i64, StoreError> {
-    Ok(data_revision::table.find(1).select(data_revision::revision).first(conn)?)
+/// The current data revision (one single-row read by primary key); `None` if its row is gone (someone edited the
+/// database by hand): then nothing derived can be trusted to be current.
+pub fn current(conn: &mut DbConnection) -> Result<Option<i64>, StoreError> {
+    Ok(data_revision::table.find(1).select(data_revision::revision).first(conn).optional()?)
 }
 
 /// Raises the revision; call inside the transaction that changes data, so both commit together. On PostgreSQL the

@@ -174,7 +174,7 @@ where
     let uri = request.uri().path_and_query().map_or_else(|| request.path(), |uri| uri.as_str()).to_owned();
     let (found, uri) = web::block(move || -> Result<(Found<T>, String), Problem> {
         let mut conn = store.connection()?;
-        let revision = if cache.enabled() { Some(revision::current(&mut conn)?) } else { None };
+        let revision = if cache.enabled() { revision::current(&mut conn)? } else { None };
         if let Some(kept) = revision.and_then(|revision| cache.get(revision, format, &uri)) {
             return Ok((Found::Kept(kept), uri));
         }
