@@ -406,14 +406,14 @@ impl Import<'_, '_> {
         let walked = self.walk_pages(&mut pager, page, &mut normalising, &label).await;
         // Every page handed over reaches the sink before a failed fetch is reported, as before the thread.
         let delivered = match &walked {
-            Err(WalkError::Sink(_)) => Ok(()),
+            Err(WalkError::Delivery(_)) => Ok(()),
             _ => self.deliver(&mut normalising, 0, &label).await,
         };
         self.norm = normalising.finish(&label).await?;
         delivered?;
         match walked {
             Ok(()) => {}
-            Err(WalkError::Fetch(error) | WalkError::Sink(error)) => return Err(error),
+            Err(WalkError::Fetch(error) | WalkError::Delivery(error)) => return Err(error),
         }
         tracing::info!(target: PROGRESS_TARGET, connector = %self.connector.id, list = %label,
             pages_done = pager.pages_done, pages_known = pager.pages_done, items = pager.items_seen, "list done");
@@ -444,12 +444,12 @@ impl Import<'_, '_> {
             self.pages += 1;
             let next = current.next.clone();
             let from = current.url.clone();
-            normalising.send(current, label).map_err(WalkError::Sink)?;
+            normalising.send(current, label).map_err(WalkError::Delivery)?;
             let (fetched, delivered) = tokio::join!(
                 pager.fetch_unread::<Item<T>>(next, Some(&from)),
                 self.deliver(normalising, PAGES_AHEAD, label)
             );
-            delivered.map_err(WalkError::Sink)?;
+            delivered.map_err(WalkError::Delivery)?;
             page = fetched.map_err(|error| WalkError::Fetch(client_error(error)))?;
             let pages_known = pager.pages_known.map(|known| known.max(pager.pages_done));
             if pager.pages_done.checked_rem(25) == Some(0) {
@@ -585,10 +585,11 @@ impl Import<'_, '_> {
 /// few enough to keep a run's memory to a few pages.
 const PAGES_AHEAD: usize = 2;
 
-/// Why a walk stopped: a fetch failed (the pages before it are still delivered), or the sink failed.
+/// Why a walk stopped: a fetch failed (the pages before it are still delivered), or delivering failed (the sink
+/// failed, or a page's items could not be read): nothing more is delivered then.
 enum WalkError {
     Fetch(ConnectorError),
-    Sink(ConnectorError),
+    Delivery(ConnectorError),
 }
 
 fn normaliser_stopped(label: &str, why: impl std::fmt::Display) -> ConnectorError {

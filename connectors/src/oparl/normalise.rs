@@ -671,11 +671,15 @@ impl Normaliser {
         if self.out.len() < batch_size && (!all || self.out.is_empty()) {
             return None;
         }
-        // Drained, not split off: `out` keeps its capacity instead of growing anew for every batch.
         Some(if self.out.len() <= batch_size {
             std::mem::replace(&mut self.out, Vec::with_capacity(batch_size))
         } else {
-            self.out.drain(..batch_size).collect()
+            // The batch keeps the buffer; the few records past it (part of one page) move to a new buffer of the same
+            // capacity, so `out` does not grow anew for every batch. Collecting the batch into a buffer of its own
+            // copied every record once more (a record is 480 bytes).
+            let mut rest = Vec::with_capacity(self.out.capacity());
+            rest.extend(self.out.drain(batch_size..));
+            std::mem::replace(&mut self.out, rest)
         })
     }
 
