@@ -471,6 +471,11 @@ impl Import<'_, '_> {
         keep: usize,
         label: &str,
     ) -> Result<(), ConnectorError> {
+        if keep > 0 {
+            // Beside a fetch (`walk_pages`): let the connection task send the request first, so the server works
+            // on it while the sink takes the records. Polled in turn on one thread, the sink went first.
+            tokio::task::yield_now().await;
+        }
         loop {
             let done = if normalising.in_flight > keep {
                 normalising.done.recv().await
