@@ -163,18 +163,17 @@ impl Fetcher {
 
     /// GET `url`, conditional on `previous`, with retries.
     pub async fn get(&self, url: &str, previous: Option<&Validators>) -> Result<Fetched, FetchError> {
-        let host = reqwest::Url::parse(url)
-            .map_err(|error| FetchError::failed(url, format!("invalid URL: {error}")))?
-            .host_str()
-            .unwrap_or_default()
-            .to_owned();
+        // Parsed once here and handed to reqwest as it is: parsing it again per attempt showed in list walks.
+        let parsed =
+            reqwest::Url::parse(url).map_err(|error| FetchError::failed(url, format!("invalid URL: {error}")))?;
+        let host = parsed.host_str().unwrap_or_default().to_owned();
         let permit = self.host_slot(&host).acquire_owned().await.map_err(|error| FetchError::failed(url, error))?;
         let mut attempt = 0;
         let result = loop {
             if self.settings.delay_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(self.settings.delay_ms)).await;
             }
-            match self.get_once(url, previous).await {
+            match self.get_once(&parsed, url, previous).await {
                 Err(Attempt::Retry { error, wait }) if attempt < self.settings.retries => {
                     let wait = wait.unwrap_or_else(|| self.backoff(attempt));
                     tracing::warn!(%url, attempt = attempt + 1, wait_ms = wait.as_millis() as u64, %error, "retrying");
@@ -203,7 +202,12 @@ impl Fetcher {
         Duration::from_millis(base + jitter)
     }
 
-    async fn get_once(&self, url: &str, previous: Option<&Validators>) -> Result<Fetched, Attempt> {
+    async fn get_once(
+        &self,
+        parsed: &reqwest::Url,
+        url: &str,
+        previous: Option<&Validators>,
+    ) -> Result<Fetched, Attempt> {
         let mut headers = HeaderMap::new();
         if let Some(previous) = previous {
             if let Some(value) = previous.etag.as_deref().and_then(|etag| HeaderValue::from_str(etag).ok()) {
@@ -213,7 +217,7 @@ impl Fetcher {
                 headers.insert(IF_MODIFIED_SINCE, value);
             }
         }
-        let mut response = match self.client.get(url).headers(headers).send().await {
+        let mut response = match self.client.get(parsed.clone()).headers(headers).send().await {
             Ok(response) => response,
             Err(error) if error.is_timeout() || error.is_connect() || error.is_request() => {
                 return Err(Attempt::Retry { error: FetchError::failed(url, error), wait: None })

@@ -638,6 +638,40 @@ async fn a_permanent_500_on_page_3_fails_the_run() {
 }
 
 #[tokio::test]
+async fn a_failing_page_fails_the_run_after_the_pages_before_it_reached_the_sink() {
+    // Pages are normalised on a thread of their own: what the pages before a failing one held still reaches the
+    // sink, in order, before the run fails with the failing page's URL.
+    for fault in ["500", "json"] {
+        let server = TestServer::start().await.expect("server");
+        let (_, system) = generated_body(&server, &[List::Paper]);
+        let paths = serve_paper_pages(&server, 125, 25);
+        match fault {
+            "500" => server.fail(&paths[2], 500, u32::MAX),
+            _ => server.route(&paths[2], Response::json(r#"{"data": [{"id": "x"#.to_owned())),
+        }
+        let connector = OparlConnector::new(
+            "gen",
+            &system,
+            settings(|s| {
+                s.lists = vec![List::Paper];
+                s.batch_size = 25;
+            }),
+        );
+        let (outcome, sink) = run(&connector, &partner("x", None), None).await;
+        let error = outcome.expect_err("fails");
+        assert!(error.to_string().contains("paper?page=3"), "{fault}: {error}");
+        match fault {
+            "500" => assert!(matches!(error, ConnectorError::Fetch { .. }), "{error}"),
+            _ => assert!(matches!(error, ConnectorError::Parse { .. }), "{error}"),
+        }
+        let papers: Vec<&str> =
+            sink.of(EntityKind::Paper).iter().map(|paper| paper.origin().source_key.as_str()).collect();
+        let expected: Vec<String> = (0..50).map(|n| format!("{}/oparl/paper/{n}", server.base())).collect();
+        assert_eq!(papers, expected, "{fault}");
+    }
+}
+
+#[tokio::test]
 async fn a_server_that_ignores_limit_is_walked_to_the_end() {
     let server = TestServer::start().await.expect("server");
     let (_, system) = generated_body(&server, &[List::Paper]);

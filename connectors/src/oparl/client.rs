@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::Value;
 use thiserror::Error;
 
@@ -83,8 +83,8 @@ pub async fn get_json(fetcher: &Fetcher, url: &str) -> Result<Value, ClientError
 /// Parsed on the calling task, not in `spawn_blocking`: the hub runs imports on a current-thread runtime, where
 /// handing each page to a blocking thread and waking the runtime thread again cost more than the parse (tens of
 /// µs per page) and left both threads waiting on the scheduler under load (bench_oparl: 110-160 ms CPU and
-/// 240-290 ms wall per import with it, 92-100 ms CPU and 92-134 ms wall without). Normalising is on this thread
-/// anyway; a page takes as long to parse as to normalise.
+/// 240-290 ms wall per import with it, 92-100 ms CPU and 92-134 ms wall without). List walks read pages with
+/// [`get_unread`] instead and hand them to one thread for the whole walk.
 pub async fn get_page<E: DeserializeOwned + Send + 'static>(
     fetcher: &Fetcher,
     url: &str,
@@ -96,6 +96,77 @@ pub async fn get_page<E: DeserializeOwned + Send + 'static>(
             Ok(Page::new(url, page))
         }
         Fetched::NotModified => Err(ClientError::NotModified { url: url.to_owned() }),
+    }
+}
+
+/// A list page of which only the envelope was read (next link, pagination, how many items): enough to walk on. Its
+/// items are read by [`Unread::read`], on the thread that normalises them, so fetching the next page does not wait
+/// for them.
+#[derive(Debug)]
+pub struct Unread<E> {
+    pub url: String,
+    pub next: Option<String>,
+    pub total_elements: Option<u64>,
+    pub total_pages: Option<u64>,
+    /// Items on the page, as [`Page::items`] will hold them.
+    pub items: usize,
+    content: Content<E>,
+}
+
+#[derive(Debug)]
+enum Content<E> {
+    Body {
+        bytes: Vec<u8>,
+        content_type: Option<String>,
+    },
+    /// Read in full already (the envelope reading failed, see [`get_unread`]).
+    Read(Page<E>),
+}
+
+impl<E: DeserializeOwned> Unread<E> {
+    /// Reads the items as [`get_page`] does.
+    pub fn read(self) -> Result<Page<E>, ClientError> {
+        match self.content {
+            Content::Read(page) => Ok(page),
+            Content::Body { bytes, content_type } => {
+                let page = objects::parse_page::<E>(&bytes, content_type.as_deref())
+                    .map_err(|error| json_error(&self.url, error))?;
+                Ok(Page::new(&self.url, page))
+            }
+        }
+    }
+}
+
+/// Fetches a list page and reads its envelope only. The envelope is read by the same code as a whole page (items
+/// skipped as [`IgnoredAny`]), so links, totals and the item count are the ones [`get_page`] gives. When that
+/// reading fails, the page is read in full here, so the error is the one [`get_page`] reports.
+pub async fn get_unread<E: DeserializeOwned>(fetcher: &Fetcher, url: &str) -> Result<Unread<E>, ClientError> {
+    let body = match fetcher.get(url, None).await? {
+        Fetched::Body(body) => body,
+        Fetched::NotModified => return Err(ClientError::NotModified { url: url.to_owned() }),
+    };
+    match objects::parse_page::<IgnoredAny>(&body.bytes, body.content_type.as_deref()) {
+        Ok(envelope) => Ok(Unread {
+            url: url.to_owned(),
+            next: envelope.next,
+            total_elements: envelope.total_elements,
+            total_pages: envelope.total_pages,
+            items: envelope.items.len(),
+            content: Content::Body { bytes: body.bytes, content_type: body.content_type },
+        }),
+        Err(_) => {
+            let page = objects::parse_page::<E>(&body.bytes, body.content_type.as_deref())
+                .map_err(|error| json_error(url, error))?;
+            let page = Page::new(url, page);
+            Ok(Unread {
+                url: url.to_owned(),
+                next: page.next.clone(),
+                total_elements: page.total_elements,
+                total_pages: page.total_pages,
+                items: page.items.len(),
+                content: Content::Read(page),
+            })
+        }
     }
 }
 
@@ -143,24 +214,51 @@ impl<'f> Pager<'f> {
         from: Option<&str>,
     ) -> Result<Option<Page<E>>, ClientError> {
         let Some(url) = url else { return Ok(None) };
-        if !self.visited.insert(normalise_url(&url)) {
+        self.check(&url, from)?;
+        let page = get_page::<E>(self.fetcher, &url).await?;
+        self.count(page.items.len(), page.total_pages, page.total_elements);
+        Ok(Some(page))
+    }
+
+    /// [`Pager::fetch`] with only the envelope read (see [`get_unread`]).
+    pub async fn fetch_unread<E: DeserializeOwned>(
+        &mut self,
+        url: Option<String>,
+        from: Option<&str>,
+    ) -> Result<Option<Unread<E>>, ClientError> {
+        let Some(url) = url else { return Ok(None) };
+        self.check(&url, from)?;
+        let page = get_unread::<E>(self.fetcher, &url).await?;
+        self.count(page.items, page.total_pages, page.total_elements);
+        Ok(Some(page))
+    }
+
+    /// Refuses a page that was read before (a loop) or one past the page limit.
+    fn check(&mut self, url: &str, from: Option<&str>) -> Result<(), ClientError> {
+        if !self.visited.insert(normalise_url(url)) {
             return Err(ClientError::Loop {
                 list: self.list.clone(),
-                from: from.unwrap_or(&url).to_owned(),
-                next: url,
+                from: from.unwrap_or(url).to_owned(),
+                next: url.to_owned(),
             });
         }
         if self.pages_done >= self.max_pages {
-            return Err(ClientError::TooManyPages { list: self.list.clone(), url, limit: self.max_pages });
+            return Err(ClientError::TooManyPages {
+                list: self.list.clone(),
+                url: url.to_owned(),
+                limit: self.max_pages,
+            });
         }
-        let page = get_page::<E>(self.fetcher, &url).await?;
+        Ok(())
+    }
+
+    fn count(&mut self, items: usize, total_pages: Option<u64>, total_elements: Option<u64>) {
         self.pages_done += 1;
-        self.items_seen += page.items.len() as u64;
+        self.items_seen += items as u64;
         if self.pages_done == 1 {
-            self.pages_known = page.total_pages;
-            self.elements_known = page.total_elements;
+            self.pages_known = total_pages;
+            self.elements_known = total_elements;
         }
-        Ok(Some(page))
     }
 
     /// Did the list end before the page count the server announced?

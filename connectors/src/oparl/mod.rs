@@ -24,14 +24,14 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use self::client::{ClientError, Page, Pager};
+use self::client::{ClientError, Pager, Unread};
 use self::config::{List, Settings, UnmappedBodies};
 use self::normalise::{At, Normalise, Normaliser};
 use self::objects::{
     AgendaItemObject, ConsultationObject, FileObject, Item, MeetingObject, MembershipObject, OrganizationObject,
     PaperObject, PersonObject,
 };
-use crate::connector::{Connector, ConnectorError, RecordSink, RunContext, RunOutcome, Source};
+use crate::connector::{Connector, ConnectorError, RecordSink, Rejection, RunContext, RunOutcome, Source};
 use crate::fetch::Fetcher;
 use crate::model::{Ags, EntityKind, Partner, Record};
 use crate::registry::{BuildResult, ConnectorSpec};
@@ -376,8 +376,11 @@ impl Import<'_, '_> {
         crate::fetch::with_query(url, &params)
     }
 
-    /// Walks one list of one body, its objects read as `T`. The next page is requested while the current one is
-    /// normalised and handed to the sink, so the server works on it meanwhile.
+    /// Walks one list of one body, its objects read as `T`. Pages are fetched on this task, which reads only their
+    /// envelopes (the next link); their items are read and normalised on a thread of their own ([`Normalising`]).
+    /// So the next page is fetched while the ones before it are read and normalised, and the walk goes about as
+    /// fast as the pages download. What the thread made of each page reaches the sink in page order, in the same
+    /// calls as when normalising here.
     async fn walk<T: Normalise>(
         &mut self,
         list: List,
@@ -389,7 +392,7 @@ impl Import<'_, '_> {
         let label = format!("{} ({body})", list.body_key());
         let mut pager = Pager::new(fetcher, label.clone(), self.settings().max_pages_per_list);
         let first_url = self.list_url(url);
-        let mut page = match pager.fetch::<Item<T>>(Some(first_url.clone()), None).await {
+        let page = match pager.fetch_unread::<Item<T>>(Some(first_url.clone()), None).await {
             Ok(page) => page,
             Err(error) if error.is_not_found() => {
                 self.complete = false;
@@ -398,22 +401,19 @@ impl Import<'_, '_> {
             }
             Err(error) => return Err(client_error(error)),
         };
-        while let Some(current) = page {
-            self.pages += 1;
-            let next = current.next.clone();
-            let from = current.url.clone();
-            let (fetched, processed) =
-                tokio::join!(pager.fetch::<Item<T>>(next, Some(&from)), self.process(current, partner));
-            processed?;
-            page = fetched.map_err(client_error)?;
-            let pages_known = pager.pages_known.map(|known| known.max(pager.pages_done));
-            if pager.pages_done.checked_rem(25) == Some(0) {
-                tracing::info!(target: PROGRESS_TARGET, connector = %self.connector.id, list = %label,
-                    pages_done = pager.pages_done, pages_known, "reading");
-            } else {
-                tracing::debug!(target: PROGRESS_TARGET, connector = %self.connector.id, list = %label,
-                    pages_done = pager.pages_done, pages_known, "reading");
-            }
+        let norm = std::mem::take(&mut self.norm);
+        let mut normalising = Normalising::<T>::start(norm, partner, self.settings().batch_size);
+        let walked = self.walk_pages(&mut pager, page, &mut normalising, &label).await;
+        // Every page handed over reaches the sink before a failed fetch is reported, as before the thread.
+        let delivered = match &walked {
+            Err(WalkError::Delivery(_)) => Ok(()),
+            _ => self.deliver(&mut normalising, 0, &label).await,
+        };
+        self.norm = normalising.finish(&label).await?;
+        delivered?;
+        match walked {
+            Ok(()) => {}
+            Err(WalkError::Fetch(error) | WalkError::Delivery(error)) => return Err(error),
         }
         tracing::info!(target: PROGRESS_TARGET, connector = %self.connector.id, list = %label,
             pages_done = pager.pages_done, pages_known = pager.pages_done, items = pager.items_seen, "list done");
@@ -431,14 +431,76 @@ impl Import<'_, '_> {
         Ok(())
     }
 
-    async fn process<T: Normalise>(&mut self, page: Page<Item<T>>, partner: &str) -> Result<(), ConnectorError> {
-        if let Some(problem) = &page.problem {
-            self.warn(format!("{}: read as an empty page: {problem}", page.url));
+    /// The page loop of [`Import::walk`]: hands each page to the normaliser thread, then fetches the next one
+    /// while handing finished pages to the sink.
+    async fn walk_pages<T: Normalise>(
+        &mut self,
+        pager: &mut Pager<'_>,
+        mut page: Option<Unread<Item<T>>>,
+        normalising: &mut Normalising<T>,
+        label: &str,
+    ) -> Result<(), WalkError> {
+        while let Some(current) = page {
+            self.pages += 1;
+            let next = current.next.clone();
+            let from = current.url.clone();
+            normalising.send(current, label).map_err(WalkError::Delivery)?;
+            let (fetched, delivered) = tokio::join!(
+                pager.fetch_unread::<Item<T>>(next, Some(&from)),
+                self.deliver(normalising, PAGES_AHEAD, label)
+            );
+            delivered.map_err(WalkError::Delivery)?;
+            page = fetched.map_err(|error| WalkError::Fetch(client_error(error)))?;
+            let pages_known = pager.pages_known.map(|known| known.max(pager.pages_done));
+            if pager.pages_done.checked_rem(25) == Some(0) {
+                tracing::info!(target: PROGRESS_TARGET, connector = %self.connector.id, list = %label,
+                    pages_done = pager.pages_done, pages_known, "reading");
+            } else {
+                tracing::debug!(target: PROGRESS_TARGET, connector = %self.connector.id, list = %label,
+                    pages_done = pager.pages_done, pages_known, "reading");
+            }
         }
-        for (index, item) in page.items.into_iter().enumerate() {
-            self.norm.list_item(item, partner, &At::item(&page.url, index));
+        Ok(())
+    }
+
+    /// Hands what the normaliser thread finished to the sink (warnings, rejections, full batches, page by page);
+    /// waits for it while more than `keep` pages are still with it.
+    async fn deliver<T>(
+        &mut self,
+        normalising: &mut Normalising<T>,
+        keep: usize,
+        label: &str,
+    ) -> Result<(), ConnectorError> {
+        if keep > 0 {
+            // Beside a fetch (`walk_pages`): let the connection task send the request first, so the server works
+            // on it while the sink takes the records. Polled in turn on one thread, the sink went first.
+            tokio::task::yield_now().await;
         }
-        self.flush(false).await
+        loop {
+            let done = if normalising.in_flight > keep {
+                normalising.done.recv().await
+            } else {
+                match normalising.done.try_recv() {
+                    Ok(done) => Some(done),
+                    Err(_) => return Ok(()),
+                }
+            };
+            // The thread stopped early (a panic): `finish` reports why.
+            let Some(done) = done else { return Err(normaliser_stopped(label, "it stopped")) };
+            normalising.in_flight -= 1;
+            if let Some(error) = done.failed {
+                return Err(client_error(error));
+            }
+            for message in done.warnings {
+                self.warn(message);
+            }
+            for rejection in done.rejects {
+                self.sink.reject(rejection).await?;
+            }
+            for batch in done.batches {
+                self.sink.records(batch).await?;
+            }
+        }
     }
 
     /// Hands finished records, rejections and warnings to the sink; records in full batches unless `all`.
@@ -450,13 +512,7 @@ impl Import<'_, '_> {
             self.sink.reject(rejection).await?;
         }
         let batch_size = self.settings().batch_size;
-        while self.norm.out.len() >= batch_size || (all && !self.norm.out.is_empty()) {
-            // Drained, not split off: `out` keeps its capacity instead of growing anew for every batch.
-            let batch: Vec<Record> = if self.norm.out.len() <= batch_size {
-                std::mem::replace(&mut self.norm.out, Vec::with_capacity(batch_size))
-            } else {
-                self.norm.out.drain(..batch_size).collect()
-            };
+        while let Some(batch) = self.norm.take_batch(batch_size, all) {
             self.sink.records(batch).await?;
         }
         Ok(())
@@ -527,6 +583,95 @@ impl Import<'_, '_> {
             ));
         }
         Ok(())
+    }
+}
+
+/// Pages handed to the normaliser thread beyond the one just fetched: enough to ride out jitter of either side,
+/// few enough to keep a run's memory to a few pages.
+const PAGES_AHEAD: usize = 2;
+
+/// Why a walk stopped: a fetch failed (the pages before it are still delivered), or delivering failed (the sink
+/// failed, or a page's items could not be read): nothing more is delivered then.
+enum WalkError {
+    Fetch(ConnectorError),
+    Delivery(ConnectorError),
+}
+
+fn normaliser_stopped(label: &str, why: impl std::fmt::Display) -> ConnectorError {
+    ConnectorError::Parse { location: format!("OParl {label} list"), message: format!("normalising failed: {why}") }
+}
+
+/// What the normaliser thread made of one page, in the order [`Import::flush`] hands it to the sink.
+struct Normalised {
+    /// The page's items could not be read: the run fails with this error, after the pages before it.
+    failed: Option<ClientError>,
+    warnings: Vec<String>,
+    rejects: Vec<Rejection>,
+    batches: Vec<Vec<Record>>,
+}
+
+/// The normaliser of a run, moved to a blocking thread for one list walk (one thread a walk, not a task a page:
+/// handing each page to `spawn_blocking` cost more than it saved, see [`client::get_page`]). Reading a page's
+/// items and normalising them costs more than fetching it (bench_oparl), so on a core of its own it keeps the
+/// import close to the download.
+struct Normalising<T> {
+    pages: std::sync::mpsc::Sender<Unread<Item<T>>>,
+    done: tokio::sync::mpsc::UnboundedReceiver<Normalised>,
+    worker: tokio::task::JoinHandle<Normaliser>,
+    /// Pages sent whose results were not handed to the sink yet.
+    in_flight: usize,
+}
+
+impl<T: Normalise> Normalising<T> {
+    fn start(norm: Normaliser, partner: &str, batch_size: usize) -> Self {
+        let (pages, incoming) = std::sync::mpsc::channel::<Unread<Item<T>>>();
+        let (finished, done) = tokio::sync::mpsc::unbounded_channel();
+        let partner = partner.to_owned();
+        let worker = tokio::task::spawn_blocking(move || {
+            let mut norm = norm;
+            // Ends when the walk drops its sender (the list ended, or the run failed).
+            for page in incoming {
+                let page = match page.read() {
+                    Ok(page) => page,
+                    Err(error) => {
+                        let failed = Some(error);
+                        // Nothing after a failed page is read, as when the walk read pages itself.
+                        let _ =
+                            finished.send(Normalised { failed, warnings: vec![], rejects: vec![], batches: vec![] });
+                        break;
+                    }
+                };
+                let mut warnings = Vec::new();
+                if let Some(problem) = &page.problem {
+                    warnings.push(format!("{}: read as an empty page: {problem}", page.url));
+                }
+                for (index, item) in page.items.into_iter().enumerate() {
+                    norm.list_item(item, &partner, &At::item(&page.url, index));
+                }
+                warnings.append(&mut norm.warnings);
+                let rejects = std::mem::take(&mut norm.rejects);
+                let batches = std::iter::from_fn(|| norm.take_batch(batch_size, false)).collect();
+                if finished.send(Normalised { failed: None, warnings, rejects, batches }).is_err() {
+                    break;
+                }
+            }
+            norm
+        });
+        Normalising { pages, done, worker, in_flight: 0 }
+    }
+}
+
+impl<T> Normalising<T> {
+    fn send(&mut self, page: Unread<Item<T>>, label: &str) -> Result<(), ConnectorError> {
+        self.pages.send(page).map_err(|_| normaliser_stopped(label, "it stopped"))?;
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    /// Ends the thread and takes the normaliser back.
+    async fn finish(self, label: &str) -> Result<Normaliser, ConnectorError> {
+        drop(self.pages);
+        self.worker.await.map_err(|error| normaliser_stopped(label, error))
     }
 }
 

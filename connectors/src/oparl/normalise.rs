@@ -80,13 +80,23 @@ pub struct Normaliser {
 }
 
 /// What [`Normaliser::emit`] remembers of the records it emitted: the 64 bits of each id (ids are a prefix and 16
-/// hex digits of a SHA-256, see `EntityKind::public_id`) packed with the entity and the tombstone flag into 16
-/// bytes, so the set of a run's ids holds no strings and stays small (it is probed once per record; an enum of
-/// both shapes took 32 bytes an entry and showed in profiles). Ids of another shape are kept as they are.
-#[derive(Default)]
+/// hex digits of a SHA-256, see `EntityKind::public_id`) in one set per entity and tombstone flag, so the sets hold
+/// no strings and stay small (they are probed once per record: with 8 bytes an entry and one entity's ids apart, a
+/// run's papers, files and consultations each fit in the CPU cache, where one set of 16-byte keys for all of them
+/// did not). Ids of another shape are kept as they are.
 struct Emitted {
-    ids: HashSet<u128>,
+    /// Indexed by `kind as usize * 2 + tombstone as usize`.
+    ids: Vec<HashSet<u64>>,
     others: HashSet<(EntityKind, bool, String)>,
+}
+
+impl Default for Emitted {
+    fn default() -> Self {
+        Emitted {
+            ids: (0..EntityKind::ALL.len() * 2).map(|_| HashSet::default()).collect(),
+            others: HashSet::default(),
+        }
+    }
 }
 
 impl Emitted {
@@ -96,11 +106,9 @@ impl Emitted {
             .rsplit_once('-')
             .filter(|(_, hex)| hex.len() == 16)
             .and_then(|(_, hex)| u64::from_str_radix(hex, 16).ok());
-        match bits {
-            Some(bits) => {
-                self.ids.insert(u128::from(bits) | u128::from(kind as u8) << 64 | u128::from(tombstone) << 72)
-            }
-            None => self.others.insert((kind, tombstone, id.to_owned())),
+        match (bits, self.ids.get_mut(kind as usize * 2 + usize::from(tombstone))) {
+            (Some(bits), Some(ids)) => ids.insert(bits),
+            _ => self.others.insert((kind, tombstone, id.to_owned())),
         }
     }
 }
@@ -655,6 +663,24 @@ impl Normaliser {
         };
         self.emit(record.into());
         true
+    }
+
+    /// The next batch of finished records: `batch_size` of them, or (with `all`) what is left; `None` when fewer
+    /// are ready.
+    pub fn take_batch(&mut self, batch_size: usize, all: bool) -> Option<Vec<Record>> {
+        if self.out.len() < batch_size && (!all || self.out.is_empty()) {
+            return None;
+        }
+        Some(if self.out.len() <= batch_size {
+            std::mem::replace(&mut self.out, Vec::with_capacity(batch_size))
+        } else {
+            // The batch keeps the buffer; the few records past it (part of one page) move to a new buffer of the same
+            // capacity, so `out` does not grow anew for every batch. Collecting the batch into a buffer of its own
+            // copied every record once more (a record is 480 bytes).
+            let mut rest = Vec::with_capacity(self.out.capacity());
+            rest.extend(self.out.drain(batch_size..));
+            std::mem::replace(&mut self.out, rest)
+        })
     }
 
     pub fn knows_agenda_item(&self, url: &str) -> bool {
