@@ -43,6 +43,7 @@ pub fn postgres() -> Option<TestDatabase> {
         eprintln!("notice: {POSTGRES_URL_VARIABLE} is not set; skipping the PostgreSQL half of this test");
         return None;
     };
+    let base = without_tls_unless_asked(&base);
     let parsed = DatabaseUrl::parse(&base).expect("IKZ_TEST_POSTGRES_URL must be a postgres:// URL");
     let mut admin = establish(&parsed).unwrap_or_else(|error| panic!("{POSTGRES_URL_VARIABLE} is set but {error}"));
     let name = format!("ikz_test_{}_{}", std::process::id(), fastrand_suffix());
@@ -51,6 +52,18 @@ pub fn postgres() -> Option<TestDatabase> {
     let query = base.split_once('?').map(|(_, query)| format!("?{query}")).unwrap_or_default();
     let url = format!("{prefix}/{name}{query}");
     Some(TestDatabase { backend: "postgres", url, _dir: None, dropper: Some((base, name)) })
+}
+
+/// The test server is reached without TLS unless its URL names an `sslmode`. TLS is pointless on loopback, and it
+/// brought OpenSSL into the test processes' exit: a test binary once aborted with glibc's "double free" after all its
+/// tests had passed — presumably OpenSSL's exit-time cleanup racing actix worker threads of the tests' servers that
+/// were still closing their pooled (TLS) connections.
+fn without_tls_unless_asked(url: &str) -> String {
+    if url.contains("sslmode=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
 }
 
 /// SQLite, and PostgreSQL when configured.
