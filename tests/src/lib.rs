@@ -153,6 +153,16 @@ pub async fn import(hub: &Arc<Hub>, connector: &str) -> RunSummary {
     hub.run(connector, Trigger::Manual).await.unwrap_or_else(|error| panic!("{connector} did not start: {error:?}"))
 }
 
+/// A manual run of `connector` over `entities`, with guards that let a test tombstone everything.
+pub fn run_request(connector: &str, entities: &[EntityKind]) -> RunRequest {
+    RunRequest {
+        connector: connector.into(),
+        trigger: Trigger::Manual,
+        entities: entities.to_vec(),
+        guards: Guards { max_reject_ratio: 0.1, max_tombstone_share: 1.0 },
+    }
+}
+
 /// Writes `records` through a real import run of `connector` (which provides `entities`); `complete` tombstones the
 /// connector's records of those entities that `records` does not hold. Panics if the run fails or rejects a record.
 pub async fn write_records(
@@ -162,13 +172,7 @@ pub async fn write_records(
     records: Vec<Record>,
     complete: bool,
 ) -> RunSummary {
-    let request = RunRequest {
-        connector: connector.into(),
-        trigger: Trigger::Manual,
-        entities: entities.to_vec(),
-        guards: Guards { max_reject_ratio: 0.1, max_tombstone_share: 1.0 },
-    };
-    let mut run = store.begin_run(request).await.expect("begin run");
+    let mut run = store.begin_run(run_request(connector, entities)).await.expect("begin run");
     run.records(records).await.expect("records");
     let summary = run.finish(RunOutcome { complete, ..RunOutcome::default() }).await;
     assert!(summary.error.is_none(), "{summary:?}");

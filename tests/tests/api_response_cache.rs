@@ -3,10 +3,9 @@
 //! CLI import, another replica), since the cache compares the data revision stored in the database.
 
 use ikz_connectors::model::{EntityKind, Record};
-use ikz_store::runs::{Guards, RunRequest, Trigger};
 use ikz_store::Store;
 use ikz_tests::seed::{self, seeded_app};
-use ikz_tests::{databases, write_records, TestApp};
+use ikz_tests::{databases, run_request, write_records, TestApp};
 
 /// Body and ETag of a 200.
 async fn read(app: &TestApp, path: &str) -> (String, String) {
@@ -87,13 +86,7 @@ async fn the_data_revision_moves_with_committed_changes_only() {
         write_records(&store, "schools", &[EntityKind::School], seed::schools(), true).await;
         assert_eq!(revision(&store), start + 1, "{}: a committed run", database.backend);
 
-        let request = RunRequest {
-            connector: "schools".into(),
-            trigger: Trigger::Manual,
-            entities: vec![EntityKind::School],
-            guards: Guards { max_reject_ratio: 0.1, max_tombstone_share: 1.0 },
-        };
-        let mut run = store.begin_run(request).await.expect("begin run");
+        let mut run = store.begin_run(run_request("schools", &[EntityKind::School])).await.expect("begin run");
         ikz_connectors::connector::RecordSink::records(&mut run, schools_with_renamed_wittingen())
             .await
             .expect("records");

@@ -192,11 +192,6 @@ pub fn render_document(data: impl Serialize) -> Result<Rendered, Problem> {
     Ok(rendered_json(body))
 }
 
-/// [`render_document`], answered.
-pub fn document(request: &HttpRequest, data: impl Serialize) -> Result<HttpResponse, Problem> {
-    Ok(respond(request, &render_document(data)?))
-}
-
 /// Any JSON body (a list envelope the handler built, a run with its rejects), with ETag.
 pub fn json(request: &HttpRequest, body: &impl Serialize) -> Result<HttpResponse, Problem> {
     let body = serde_json::to_vec(body).map_err(Problem::internal)?;

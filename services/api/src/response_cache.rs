@@ -28,12 +28,19 @@ pub struct Rendered {
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
+/// What a rendering is kept under: the data revision it was made at, its format and its URL.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-struct Key {
+pub struct Key {
     revision: i64,
     format: Format,
     /// Path and query string as the client sent them.
     uri: String,
+}
+
+impl Key {
+    pub fn new(revision: i64, format: Format, uri: String) -> Key {
+        Key { revision, format, uri }
+    }
 }
 
 #[derive(Clone)]
@@ -87,30 +94,28 @@ impl ResponseCache {
         self.inner.is_some()
     }
 
-    /// The rendering of `uri` in `format` made at `revision`, if kept.
-    pub fn get(&self, revision: i64, format: Format, uri: &str) -> Option<Arc<Rendered>> {
+    /// The rendering kept under `key`, if any. A key of a newer revision than any seen before drops every older
+    /// rendering first.
+    pub fn get(&self, key: &Key) -> Option<Arc<Rendered>> {
         let inner = self.inner.as_ref()?;
-        inner.advance(revision);
-        inner.cache.get(&Key { revision, format, uri: uri.to_owned() })
+        inner.advance(key.revision);
+        inner.cache.get(key)
     }
 
-    /// Keeps `rendered`, made from the data at `revision`, for `uri` in `format`.
-    pub fn insert(&self, revision: i64, format: Format, uri: String, rendered: Arc<Rendered>) {
+    /// Keeps `rendered` under `key` (looked up with [`ResponseCache::get`] before it was rendered).
+    pub fn insert(&self, key: Key, rendered: Arc<Rendered>) {
         let Some(inner) = &self.inner else { return };
-        if rendered.body.len() > inner.max_entry_bytes {
-            return;
-        }
-        inner.advance(revision);
-        // A rendering made while a newer revision was committing is kept under the revision read before it; it is
-        // never served once requests read the newer one.
-        if revision >= inner.revision.load(Ordering::Acquire) {
-            inner.cache.insert(Key { revision, format, uri }, rendered);
+        // A rendering of a revision older than the newest seen (another request read a newer one meanwhile) would
+        // never be served again.
+        if rendered.body.len() <= inner.max_entry_bytes && key.revision >= inner.revision.load(Ordering::Acquire) {
+            inner.cache.insert(key, rendered);
         }
     }
 
-    /// Renderings kept and the bytes they weigh (for tests and metrics).
-    pub fn usage(&self) -> (usize, u64) {
-        self.inner.as_ref().map(|inner| (inner.cache.len(), inner.cache.weight())).unwrap_or_default()
+    /// Renderings kept.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.inner.as_ref().map_or(0, |inner| inner.cache.len())
     }
 }
 
@@ -139,37 +144,42 @@ mod tests {
         })
     }
 
+    fn key(revision: i64, format: Format, uri: &str) -> Key {
+        Key::new(revision, format, uri.to_owned())
+    }
+
     #[test]
     fn serves_a_rendering_only_at_its_revision_and_format() {
         let cache = ResponseCache::new(1);
-        cache.insert(3, Format::Json, "/api/v1/schools?limit=2".into(), rendered("[1,2]"));
-        let hit = cache.get(3, Format::Json, "/api/v1/schools?limit=2").map(|r| r.body.clone());
+        assert!(cache.get(&key(3, Format::Json, "/api/v1/schools?limit=2")).is_none());
+        cache.insert(key(3, Format::Json, "/api/v1/schools?limit=2"), rendered("[1,2]"));
+        let hit = cache.get(&key(3, Format::Json, "/api/v1/schools?limit=2")).map(|r| r.body.clone());
         assert_eq!(hit.as_deref(), Some(&b"[1,2]"[..]));
-        assert!(cache.get(3, Format::Csv, "/api/v1/schools?limit=2").is_none());
-        assert!(cache.get(3, Format::Json, "/api/v1/schools?limit=3").is_none());
+        assert!(cache.get(&key(3, Format::Csv, "/api/v1/schools?limit=2")).is_none());
+        assert!(cache.get(&key(3, Format::Json, "/api/v1/schools?limit=3")).is_none());
         // The data moved on: the old rendering is gone and stays gone.
-        assert!(cache.get(4, Format::Json, "/api/v1/schools?limit=2").is_none());
-        assert_eq!(cache.usage().0, 0);
-        assert!(cache.get(3, Format::Json, "/api/v1/schools?limit=2").is_none());
+        assert!(cache.get(&key(4, Format::Json, "/api/v1/schools?limit=2")).is_none());
+        assert_eq!(cache.len(), 0);
+        assert!(cache.get(&key(3, Format::Json, "/api/v1/schools?limit=2")).is_none());
     }
 
     #[test]
     fn does_not_keep_renderings_of_an_older_revision_or_too_large_ones() {
         let cache = ResponseCache::new(1);
-        assert!(cache.get(5, Format::Json, "/a").is_none());
-        cache.insert(4, Format::Json, "/a".into(), rendered("old"));
-        assert_eq!(cache.usage().0, 0);
-        cache.insert(5, Format::Json, "/b".into(), rendered(&"x".repeat(200 * 1024)));
-        assert_eq!(cache.usage().0, 0, "larger than an eighth of 1 MB");
-        cache.insert(5, Format::Json, "/c".into(), rendered("fits"));
-        assert_eq!(cache.usage().0, 1);
+        assert!(cache.get(&key(5, Format::Json, "/a")).is_none());
+        cache.insert(key(4, Format::Json, "/a"), rendered("old"));
+        assert_eq!(cache.len(), 0);
+        cache.insert(key(5, Format::Json, "/b"), rendered(&"x".repeat(200 * 1024)));
+        assert_eq!(cache.len(), 0, "larger than an eighth of 1 MB");
+        cache.insert(key(5, Format::Json, "/c"), rendered("fits"));
+        assert_eq!(cache.len(), 1);
     }
 
     #[test]
     fn a_disabled_cache_keeps_nothing() {
         let cache = ResponseCache::new(0);
         assert!(!cache.enabled());
-        cache.insert(1, Format::Json, "/a".into(), rendered("a"));
-        assert!(cache.get(1, Format::Json, "/a").is_none());
+        cache.insert(key(1, Format::Json, "/a"), rendered("a"));
+        assert!(cache.get(&key(1, Format::Json, "/a")).is_none());
     }
 }

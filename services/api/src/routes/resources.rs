@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::export;
 use crate::format::{self, Format, Item};
 use crate::list::{self, check_id, Params, COMMON, DEFAULT_LIMIT, MAX_LIMIT};
-use crate::response_cache::Rendered;
+use crate::response_cache::{Key, Rendered};
 use crate::{ApiState, Problem};
 
 pub const SCHOOL_TYPES: &[&str] = &[
@@ -176,14 +176,15 @@ where
     let (rendered, hit) = web::block(move || -> Result<(Arc<Rendered>, bool), Problem> {
         let mut conn = store.connection()?;
         let revision = if cache.enabled() { revision::current(&mut conn)? } else { None };
-        if let Some(kept) = revision.and_then(|revision| cache.get(revision, format, &uri)) {
+        let key = revision.map(|revision| Key::new(revision, format, uri));
+        if let Some(kept) = key.as_ref().and_then(|key| cache.get(key)) {
             return Ok((kept, true));
         }
         let data = load(&mut conn)?;
         drop(conn);
         let rendered = Arc::new(render(data)?);
-        if let Some(revision) = revision {
-            cache.insert(revision, format, uri, rendered.clone());
+        if let Some(key) = key {
+            cache.insert(key, rendered.clone());
         }
         Ok((rendered, false))
     })
