@@ -90,13 +90,19 @@ pub async fn get_page<E: DeserializeOwned + Send + 'static>(
     url: &str,
 ) -> Result<Page<E>, ClientError> {
     match fetcher.get(url, None).await? {
-        Fetched::Body(body) => {
-            let page = objects::parse_page::<E>(&body.bytes, body.content_type.as_deref())
-                .map_err(|error| json_error(url, error))?;
-            Ok(Page::new(url, page))
-        }
+        Fetched::Body(body) => read_whole(url, &body.bytes, body.content_type.as_deref()),
         Fetched::NotModified => Err(ClientError::NotModified { url: url.to_owned() }),
     }
+}
+
+/// A list page's body read in full, envelope and items.
+fn read_whole<E: DeserializeOwned>(
+    url: &str,
+    bytes: &[u8],
+    content_type: Option<&str>,
+) -> Result<Page<E>, ClientError> {
+    let page = objects::parse_page::<E>(bytes, content_type).map_err(|error| json_error(url, error))?;
+    Ok(Page::new(url, page))
 }
 
 /// A list page of which only the envelope was read (next link, pagination, how many items): enough to walk on. Its
@@ -128,11 +134,7 @@ impl<E: DeserializeOwned> Unread<E> {
     pub fn read(self) -> Result<Page<E>, ClientError> {
         match self.content {
             Content::Read(page) => Ok(page),
-            Content::Body { bytes, content_type } => {
-                let page = objects::parse_page::<E>(&bytes, content_type.as_deref())
-                    .map_err(|error| json_error(&self.url, error))?;
-                Ok(Page::new(&self.url, page))
-            }
+            Content::Body { bytes, content_type } => read_whole(&self.url, &bytes, content_type.as_deref()),
         }
     }
 }
@@ -155,9 +157,7 @@ pub async fn get_unread<E: DeserializeOwned>(fetcher: &Fetcher, url: &str) -> Re
             content: Content::Body { bytes: body.bytes, content_type: body.content_type },
         }),
         Err(_) => {
-            let page = objects::parse_page::<E>(&body.bytes, body.content_type.as_deref())
-                .map_err(|error| json_error(url, error))?;
-            let page = Page::new(url, page);
+            let page = read_whole::<E>(url, &body.bytes, body.content_type.as_deref())?;
             Ok(Unread {
                 url: url.to_owned(),
                 next: page.next.clone(),
